@@ -1,0 +1,32 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { PortwardenError } from '../shared/errors.ts';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** Options every command takes. */
+export const commonOptions = {
+  help: { type: 'boolean', short: 'h' },
+  format: { type: 'string' },
+} as const satisfies Options;
+
+/** Options of commands that call the authority's API. */
+export const apiOptions = {
+  ...commonOptions,
+  authority: { type: 'string' },
+} as const satisfies Options;
+
+/** util.parseArgs, strict, with its errors turned into `usage` errors. */
+export function parseCommandArgs<O extends Options>(argv: string[], options: O) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (cause) {
+    throw new PortwardenError('usage', (cause as Error).message, { cause });
+  }
+}
+
+/** `--format` is `table` (default) or `json`. */
+export function outputFormat(value: string | undefined): 'table' | 'json' {
+  if (value === undefined || value === 'table') return 'table';
+  if (value === 'json') return 'json';
+  throw new PortwardenError('usage', `--format must be "table" or "json", not "${value}"`);
+}

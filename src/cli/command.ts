@@ -1,0 +1,19 @@
+import type { Writable } from 'node:stream';
+
+/** What a command gets from the entry point; commands never touch `process` for these. */
+export interface CommandContext {
+  /** Arguments after the command name. */
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+  stdout: Writable;
+  stderr: Writable;
+  /** Aborted on the first SIGTERM/SIGINT; long-running commands shut down gracefully on it. */
+  signal: AbortSignal;
+}
+
+/** One `portwarden <name>` command. `run` resolves to the exit code: 0 done, 1 a finding or refusal, 2 bad input. */
+export interface Command {
+  summary: string;
+  usage: string;
+  run(ctx: CommandContext): Promise<number>;
+}

@@ -1,0 +1,75 @@
+import type { Command, CommandContext } from './command.ts';
+import { errorCodes, PortwardenError } from '../shared/errors.ts';
+import { ConfigError, formatIssue } from '../shared/config/load.ts';
+
+/** argv -> command. Commands load lazily so `portwarden --help` stays fast. */
+const commands: Record<string, () => Promise<Command>> = {
+  config: async () => (await import('./commands/config.ts')).configCommand,
+};
+
+function help(): string {
+  return [
+    'Usage: portwarden <command> [options]',
+    '',
+    'Commands:',
+    ...Object.keys(commands).map((name) => `  ${name}`),
+    '',
+    'Every command takes --help. Commands that call the authority take --authority URL',
+    '(default $PORTWARDEN_AUTHORITY, then http://127.0.0.1:7400) and read $PORTWARDEN_TOKEN.',
+  ].join('\n');
+}
+
+/** Exit code for an error: 2 for bad input or usage, 1 for a refusal or failure. */
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof PortwardenError) {
+    const status = errorCodes[err.code].status;
+    return status === 400 || status === 413 || status === 415 || status === 422 ? 2 : 1;
+  }
+  return 1;
+}
+
+/** Runs one command line; the only place that decides the process's exit code. */
+export async function main(argv: string[], ctx: Omit<CommandContext, 'argv'>): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    ctx.stdout.write(`${help()}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  const load = commands[name];
+  if (!load) {
+    ctx.stderr.write(`portwarden: unknown command "${name}"\n\n${help()}\n`);
+    return 2;
+  }
+  try {
+    const command = await load();
+    return await command.run({ ...ctx, argv: rest });
+  } catch (err) {
+    if (err instanceof ConfigError) ctx.stderr.write(`${err.issues.map(formatIssue).join('\n')}\n`);
+    else if (err instanceof PortwardenError) ctx.stderr.write(`portwarden ${name}: ${err.code}: ${err.message}\n`);
+    else ctx.stderr.write(`portwarden ${name}: ${(err as Error).stack ?? String(err)}\n`);
+    return exitCodeFor(err);
+  }
+}
+
+/**
+ * The process entry point: wires signals and streams, runs, exits. A second SIGTERM/SIGINT
+ * exits at once. Commands flush their own logs before they resolve.
+ */
+export async function runCli(): Promise<void> {
+  const shutdown = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (shutdown.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
+    shutdown.abort(signal);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  const code = await main(process.argv.slice(2), {
+    env: process.env,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    signal: shutdown.signal,
+  });
+  process.exitCode = code;
+  // every resource has been closed by now; do not let a stray handle keep the process up
+  setImmediate(() => process.exit(code)).unref();
+}

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import { duration, filePath, hostPortWithDefault, logLevel, name } from './schema-parts.ts';
+
+const portRange = z.string().transform((text, ctx) => {
+  const match = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(text);
+  const from = Number(match?.[1]);
+  const to = Number(match?.[2] ?? match?.[1]);
+  if (!match || from < 1 || to > 65_535 || from > to) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not a port or range such as 6443 or 30000-32767` });
+    return z.NEVER;
+  }
+  return { from, to };
+});
+
+export const defaultReserved = ['1-1023', '2379-2380', '6443', '10250-10259', '30000-32767'];
+
+const rangeSchema = z
+  .strictObject({
+    name,
+    from: z.number().int().min(1).max(65_535),
+    to: z.number().int().min(1).max(65_535),
+    // glob patterns of services this range is limited to, e.g. ["postgres-*"]; all when absent
+    services: z.array(z.string().min(1)).optional(),
+    // environments this range is limited to, e.g. [prod]; all when absent
+    envs: z.array(z.string().min(1)).optional(),
+  })
+  .refine((range) => range.from <= range.to, { message: '`from` must not be above `to`', path: ['to'] });
+
+export const authoritySchema = z.strictObject({
+  listen: hostPortWithDefault('127.0.0.1:7400'),
+  issuer: z.string().min(1).default('portwarden-authority'),
+  data_dir: filePath.default('./data'), // SQLite file and signing keys (0600)
+  storage: z
+    .strictObject({ url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional() })
+    .prefault({}),
+  tls: z.strictObject({ cert: filePath, key: filePath, client_ca: filePath.optional() }).optional(),
+  licenses: z
+    .strictObject({
+      ttl: duration('24h'),
+      max_lifetime: duration('30d'),
+      renew_before: duration('6h'),
+    })
+    .prefault({}),
+  keys: z.strictObject({ rotate_every: duration('30d') }).prefault({}),
+  register: z
+    .strictObject({
+      approval: z.enum(['auto', 'manual']).default('auto'),
+      reserved: z.array(portRange).prefault(defaultReserved),
+      ranges: z.array(rangeSchema).default([{ name: 'default', from: 20000, to: 29999 }]),
+      stale_after: duration('30d'),
+      reuse_cooldown: duration('24h'), // a released number is not handed out again before this
+    })
+    .prefault({}),
+  shutdown_timeout: duration('10s'),
+  log: z.strictObject({ level: logLevel }).prefault({}),
+});
+
+export type AuthorityConfig = z.output<typeof authoritySchema>;

@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { cidr, duration, filePath, hostPort, hostPortWithDefault, identity, logLevel, name } from './schema-parts.ts';
+
+/** Who is calling: how a port learns the caller's workload identity. */
+const identitySchema = z.discriminatedUnion('mode', [
+  // origin CIDR -> identity, from the top-level `identities` table
+  z.strictObject({ mode: z.literal('source') }),
+  // TLS terminated here; identity is the client certificate's single URI SAN (SPIFFE ID)
+  z.strictObject({
+    mode: z.literal('mtls'),
+    ca: filePath,
+    cert: filePath,
+    key: filePath,
+    handshake_timeout: duration('10s'),
+  }),
+  // PROXY protocol v1/v2 header from a trusted proxy carries the origin
+  z.strictObject({
+    mode: z.literal('proxy-protocol'),
+    trusted_proxies: z.array(cidr).min(1, 'must list at least one trusted proxy CIDR'),
+    header_timeout: duration('5s'),
+  }),
+  // plaintext from the local app, mTLS to a remote sidecar whose SPIFFE ID must match `expect`
+  z.strictObject({
+    mode: z.literal('outbound'),
+    ca: filePath,
+    cert: filePath,
+    key: filePath,
+    expect: identity,
+    handshake_timeout: duration('10s'),
+  }),
+]);
+
+export const portSchema = z.strictObject({
+  name,
+  listen: hostPort,
+  upstream: hostPort,
+  identity: identitySchema.prefault({ mode: 'source' }),
+  // admit past `exp` only while the authority is unreachable, never past a revocation
+  expiry_grace: duration('0s'),
+  // what happens to open connections when the license is revoked: close them, or let them finish
+  on_revoke: z.enum(['close', 'drain']).default('close'),
+  timeouts: z
+    .strictObject({
+      connect: duration('5s'), // upstream connect
+      idle: duration('15m'), // no bytes either way
+      half_close: duration('30s'), // after one side ends, how long the other may keep sending
+    })
+    .prefault({}),
+  max_connections: z.number().int().min(1).max(1_000_000).default(4096),
+  // a non-loopback upstream must be allowed by name
+  allow_remote_upstream: z.boolean().default(false),
+  // listening on a reserved port (1-1023, 2379-2380, 6443, 10250-10259, 30000-32767) must be allowed by name
+  allow_reserved_listen: z.boolean().default(false),
+  // send a PROXY v2 header to the upstream so the service sees the real origin
+  upstream_proxy_protocol: z.enum(['off', 'v2']).default('off'),
+});
+
+export const sidecarSchema = z
+  .strictObject({
+    service: name,
+    authority: z
+      .strictObject({
+        url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).default('http://127.0.0.1:7400'),
+        issuer: z.string().min(1).default('portwarden-authority'),
+        token_file: filePath.default('./data/sidecar.token'),
+        refresh: duration('30s'), // longest gap between syncs; changes arrive sooner (long-poll)
+        cache_dir: filePath.default('./data/cache'), // last-known-good licenses and JWKS
+        clock_tolerance: duration('30s'), // allowed skew on exp/nbf, bounded
+        ca: filePath.optional(), // pin the authority's CA for https
+      })
+      .prefault({}),
+    admin: z.strictObject({ listen: hostPortWithDefault('127.0.0.1:9901') }).prefault({}),
+    identities: z.array(z.strictObject({ cidr, identity })).default([]),
+    telemetry: z
+      .strictObject({
+        report_interval: duration('10s'),
+        max_entries: z.number().int().min(1).default(10_000),
+        max_identities: z.number().int().min(1).default(1_000),
+        spool_dir: filePath.default('./data/spool'),
+        spool_max_bytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+      })
+      .prefault({}),
+    inventory: z.strictObject({ interval: duration('60s'), enabled: z.boolean().default(true) }).prefault({}),
+    shutdown_timeout: duration('30s'),
+    log: z.strictObject({ level: logLevel }).prefault({}),
+    ports: z.array(portSchema).min(1, 'must configure at least one port'),
+  })
+  .superRefine((config, ctx) => {
+    const names = new Map<string, number>();
+    const listens = new Map<string, number>();
+    config.ports.forEach((port, index) => {
+      const seenName = names.get(port.name);
+      if (seenName !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['ports', index, 'name'], message: `duplicates ports[${seenName}].name "${port.name}"` });
+      }
+      names.set(port.name, index);
+      const listenKey = `${port.listen.host}:${port.listen.port}`;
+      const seenListen = listens.get(listenKey);
+      if (port.listen.port !== 0 && seenListen !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['ports', index, 'listen'], message: `duplicates ports[${seenListen}].listen ${listenKey}` });
+      }
+      listens.set(listenKey, index);
+    });
+  });
+
+export type SidecarConfig = z.output<typeof sidecarSchema>;
+export type PortConfig = z.output<typeof portSchema>;
+export type IdentityConfig = PortConfig['identity'];
