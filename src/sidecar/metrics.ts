@@ -1,0 +1,112 @@
+import { Counter, Gauge, Histogram, collectDefaultMetrics, Registry } from 'prom-client';
+
+/**
+ * Every sidecar metric, registered on one Registry made at start and passed in, so each test
+ * has its own. Metric names are public surface (a test lists them). No label ever holds an
+ * origin address; identity labels are bounded by the telemetry series cap.
+ */
+export function createSidecarMetrics(registry: Registry = new Registry(), { processDefaults = true } = {}) {
+  if (processDefaults) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  return {
+    registry,
+    connectionsTotal: new Counter({
+      name: 'portwarden_connections_total',
+      help: 'Connections decided, by port, decision and deny reason (empty when allowed).',
+      labelNames: ['port', 'decision', 'reason'] as const,
+      registers,
+    }),
+    connectionsActive: new Gauge({
+      name: 'portwarden_connections_active',
+      help: 'Connections currently open through the port.',
+      labelNames: ['port'] as const,
+      registers,
+    }),
+    connectionsClosedTotal: new Counter({
+      name: 'portwarden_connections_closed_total',
+      help: 'Open connections closed by portwarden, by reason (revoked, expired, idle_timeout, shutdown, upstream_error, ...).',
+      labelNames: ['port', 'reason'] as const,
+      registers,
+    }),
+    handshakeFailuresTotal: new Counter({
+      name: 'portwarden_handshake_failures_total',
+      help: 'Connections closed before a decision: TLS or PROXY header failures.',
+      labelNames: ['port', 'failure'] as const,
+      registers,
+    }),
+    upstreamErrorsTotal: new Counter({
+      name: 'portwarden_upstream_errors_total',
+      help: 'Upstream connects that failed or timed out, by error code.',
+      labelNames: ['port', 'code'] as const,
+      registers,
+    }),
+    bytesTotal: new Counter({
+      name: 'portwarden_bytes_total',
+      help: 'Bytes forwarded: in = caller to upstream, out = upstream to caller.',
+      labelNames: ['port', 'direction'] as const,
+      registers,
+    }),
+    connectionDuration: new Histogram({
+      name: 'portwarden_connection_duration_seconds',
+      help: 'Duration of forwarded connections.',
+      labelNames: ['port'] as const,
+      buckets: [0.005, 0.05, 0.5, 1, 5, 30, 120, 600, 3600],
+      registers,
+    }),
+    licenseExpiry: new Gauge({
+      name: 'portwarden_license_expiry_timestamp_seconds',
+      help: 'When the license in force on the port expires (exp claim).',
+      labelNames: ['port'] as const,
+      registers,
+    }),
+    licenseValid: new Gauge({
+      name: 'portwarden_license_valid',
+      help: '1 when the port holds a license that admits connections now, else 0.',
+      labelNames: ['port'] as const,
+      registers,
+    }),
+    licenseHealth: new Gauge({
+      name: 'portwarden_license_health',
+      help: 'Per-port license health: 1 on the series of the current state (ok, degraded, expired, missing).',
+      labelNames: ['port', 'state'] as const,
+      registers,
+    }),
+    licenseRejectedTotal: new Counter({
+      name: 'portwarden_license_rejected_total',
+      help: 'License tokens refused on arrival, by reason (signature, alg, typ, iss, aud, exp, nbf, kid, sub, port, cache_corrupt, ...).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    authoritySyncTotal: new Counter({
+      name: 'portwarden_authority_sync_total',
+      help: 'Sync rounds with the authority, by result (changed, unchanged, error).',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    authorityLastSync: new Gauge({
+      name: 'portwarden_authority_last_sync_timestamp_seconds',
+      help: 'When the last successful sync with the authority completed.',
+      registers,
+    }),
+    lastAccess: new Gauge({
+      name: 'portwarden_last_access_timestamp_seconds',
+      help: 'Last admitted access per port and identity; identities beyond the cap are summed under "_other".',
+      labelNames: ['port', 'identity'] as const,
+      registers,
+    }),
+    configReloadsTotal: new Counter({
+      name: 'portwarden_config_reloads_total',
+      help: 'Configuration reloads, by result (applied, refused).',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    acceptErrorsTotal: new Counter({
+      name: 'portwarden_accept_errors_total',
+      help: 'Errors accepting connections (EMFILE, ENFILE, ...), by code; accepting backs off meanwhile.',
+      labelNames: ['port', 'code'] as const,
+      registers,
+    }),
+  };
+}
+
+export type SidecarMetrics = ReturnType<typeof createSidecarMetrics>;
