@@ -10,6 +10,18 @@ export interface LicenseChange {
   current: CachedLicense | undefined;
 }
 
+/** What `/status` shows of a port's license. Times are ISO 8601. */
+export interface PortLicenseStatus {
+  health: LicenseHealth;
+  lid?: string;
+  jti?: string;
+  expiresAt?: string;
+  /** Set while `expiry_grace` is admitting past `exp` because the authority is unreachable. */
+  graceUntil?: string;
+  /** Why the last token for this port was not applied (wrong `sub`, `port.number` mismatch, ...). */
+  problem?: string;
+}
+
 /**
  * Where the proxy reads licenses from. `get` runs on every connection: it is synchronous and
  * touches no crypto, disk or network — tokens were verified when they arrived.
@@ -20,4 +32,6 @@ export interface LicenseSource {
   readonly authorityReachable: boolean;
   /** Called after a port's license is replaced, revoked or removed. Returns an unsubscribe. */
   onChange(listener: (change: LicenseChange) => void): () => void;
+  /** The port's license health for `/status` and `/readyz`. */
+  status(portName: string): PortLicenseStatus;
 }
