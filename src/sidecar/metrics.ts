@@ -94,6 +94,28 @@ export function createSidecarMetrics(registry: Registry = new Registry(), { proc
       labelNames: ['port', 'identity'] as const,
       registers,
     }),
+    telemetryDroppedTotal: new Counter({
+      name: 'portwarden_telemetry_dropped_total',
+      help: 'Access records lost before the authority acknowledged them, by reason (evicted, spool_full, spool_corrupt, spool_error, rejected).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    telemetryBatchesTotal: new Counter({
+      name: 'portwarden_telemetry_batches_total',
+      help: 'Telemetry batch deliveries to the authority, by result (acked, failed, rejected); failed ones are retried.',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    telemetrySpoolBytes: new Gauge({
+      name: 'portwarden_telemetry_spool_bytes',
+      help: 'Bytes of telemetry batches waiting on disk for the authority.',
+      registers,
+    }),
+    unregisteredListeners: new Gauge({
+      name: 'portwarden_unregistered_listeners',
+      help: 'Listening sockets here that are neither registered nor fronted by a sidecar (the authority\'s answer; a local estimate until it answers).',
+      registers,
+    }),
     configReloadsTotal: new Counter({
       name: 'portwarden_config_reloads_total',
       help: 'Configuration reloads, by result (applied, refused).',
