@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { denyReasons } from '../decide.ts';
+import type { AccessSummary } from './access-table.ts';
+
+/** One summed group in a batch, as `POST /v1/telemetry` receives it. Times are ISO 8601. */
+export const batchRecordSchema = z.object({
+  port: z.string().min(1),
+  identity: z.string().min(1).nullable(),
+  origin: z.string().min(1),
+  count: z.number().int().min(1),
+  bytes_in: z.number().int().min(0),
+  bytes_out: z.number().int().min(0),
+  first_access: z.iso.datetime(),
+  last_access: z.iso.datetime(),
+  decision: z.enum(['allow', 'deny']),
+  reason: z.enum(denyReasons).nullable(),
+});
+
+/**
+ * The body of `POST /v1/telemetry`. Delivery is at least once: a batch is resent, byte for
+ * byte, until a 2xx arrives, so the authority must apply each `batch_id` once. `sent_at` is
+ * when the batch was cut, not when this attempt left.
+ */
+export const telemetryBatchSchema = z.object({
+  batch_id: z.uuid(),
+  service: z.string().min(1),
+  sent_at: z.iso.datetime(),
+  records: z.array(batchRecordSchema).min(1),
+});
+
+export type BatchRecord = z.infer<typeof batchRecordSchema>;
+export type TelemetryBatch = z.infer<typeof telemetryBatchSchema>;
+
+/** Records per batch by default, so one request body stays well under a megabyte. */
+export const defaultMaxRecordsPerBatch = 1_000;
+
+export interface BatchOptions {
+  service: string;
+  /** Milliseconds since the epoch. */
+  now: number;
+  maxRecords?: number;
+}
+
+/** Cuts summed groups into batches of at most `maxRecords`, each with a fresh `batch_id`. */
+export function toBatches(summaries: readonly AccessSummary[], options: BatchOptions): TelemetryBatch[] {
+  const maxRecords = options.maxRecords ?? defaultMaxRecordsPerBatch;
+  const sentAt = new Date(options.now).toISOString();
+  const batches: TelemetryBatch[] = [];
+  for (let start = 0; start < summaries.length; start += maxRecords) {
+    batches.push({
+      batch_id: randomUUID(),
+      service: options.service,
+      sent_at: sentAt,
+      records: summaries.slice(start, start + maxRecords).map(toBatchRecord),
+    });
+  }
+  return batches;
+}
+
+function toBatchRecord(summary: AccessSummary): BatchRecord {
+  return {
+    port: summary.port,
+    identity: summary.identity,
+    origin: summary.origin,
+    count: summary.count,
+    bytes_in: summary.bytesIn,
+    bytes_out: summary.bytesOut,
+    first_access: new Date(summary.firstAccess).toISOString(),
+    last_access: new Date(summary.lastAccess).toISOString(),
+    decision: summary.decision,
+    reason: summary.reason,
+  };
+}
