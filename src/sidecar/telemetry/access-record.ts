@@ -1,20 +1,19 @@
 import type { DenyReason } from '../decide.ts';
-import type { Origin } from '../identity/identity.ts';
 
 /**
- * What telemetry reads of one closed connection: the proxy hands one of these to `onAccess`
- * per connection, allowed or denied. This is the shape the telemetry pipeline needs; the
- * proxy's own record may carry more, and any object with these fields fits.
+ * The fields telemetry reads of the proxy's access record (one per connection, refused ones
+ * included, handed to the `onAccess` hook when the connection is over). Any record with
+ * these fields fits, so the proxy's richer record is passed as is.
  */
-export interface AccessRecord {
-  /** When the connection closed, in milliseconds since the epoch (injected clock). */
+export interface TelemetryAccess {
+  /** When the connection was accepted, in milliseconds since the epoch (injected clock). */
   readonly time: number;
   /** The port's configured name (`ports[].name`), as metric labels and the license `sub` use it. */
   readonly port: string;
   /** The caller's workload identity; undefined when none was found (`no_identity`). */
   readonly identity: string | undefined;
-  /** The caller's address and source port, or what a trusted PROXY header named. */
-  readonly origin: Origin;
+  /** The caller's address without the source port (or what a trusted PROXY header named). */
+  readonly originAddress: string;
   readonly decision: 'allow' | 'deny';
   /** The deny reason; undefined when allowed. */
   readonly reason: DenyReason | undefined;
@@ -22,5 +21,11 @@ export interface AccessRecord {
   readonly bytesIn: number;
   /** Bytes forwarded upstream to caller. */
   readonly bytesOut: number;
+  /** How long the connection was open; `time + durationMs` is its last access. */
   readonly durationMs: number;
+}
+
+/** The connection's last moment of use: when it closed. */
+export function lastUse(access: TelemetryAccess): number {
+  return access.time + access.durationMs;
 }

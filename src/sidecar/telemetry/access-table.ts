@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { Counter } from 'prom-client';
 import { unmapIPv4 } from '../../shared/cidr.ts';
 import type { DenyReason } from '../decide.ts';
-import type { AccessRecord } from './access-record.ts';
+import { lastUse, type TelemetryAccess } from './access-record.ts';
 
 /** Access records summed per (port, identity, origin address); what a batch reports. */
 export interface AccessSummary {
@@ -14,7 +14,7 @@ export interface AccessSummary {
   count: number;
   bytesIn: number;
   bytesOut: number;
-  /** Milliseconds since the epoch. */
+  /** Milliseconds since the epoch: the earliest accept and the latest close in the group. */
   firstAccess: number;
   lastAccess: number;
   /** Decision and reason of the latest access in the group. */
@@ -48,8 +48,9 @@ export class AccessTable {
   }
 
   /** Adds one closed connection to its group. Runs on the connection-close path: no I/O. */
-  add(record: AccessRecord): void {
-    const origin = unmapIPv4(record.origin.address);
+  add(record: TelemetryAccess): void {
+    const origin = unmapIPv4(record.originAddress);
+    const closed = lastUse(record);
     const identity = record.identity ?? null;
     // identities hold no whitespace and names no newline, so a newline cannot collide
     const key = `${record.port}\n${identity ?? ''}\n${origin}`;
@@ -64,7 +65,7 @@ export class AccessTable {
         bytesIn: record.bytesIn,
         bytesOut: record.bytesOut,
         firstAccess: record.time,
-        lastAccess: record.time,
+        lastAccess: closed,
         decision: record.decision,
         reason,
       });
@@ -74,9 +75,9 @@ export class AccessTable {
     summary.bytesIn += record.bytesIn;
     summary.bytesOut += record.bytesOut;
     summary.firstAccess = Math.min(summary.firstAccess, record.time);
-    // records arrive in close order, which is not quite time order; the latest time wins
-    if (record.time >= summary.lastAccess) {
-      summary.lastAccess = record.time;
+    // long and short connections overlap, so close order is not time order; the latest wins
+    if (closed >= summary.lastAccess) {
+      summary.lastAccess = closed;
       summary.decision = record.decision;
       summary.reason = reason;
     }

@@ -1,5 +1,5 @@
 import type { Gauge } from 'prom-client';
-import type { AccessRecord } from './access-record.ts';
+import { lastUse, type TelemetryAccess } from './access-record.ts';
 
 /** The identity label of the series that holds every identity past the cap. */
 export const otherIdentity = '_other';
@@ -30,9 +30,9 @@ export class LastAccessMetric {
   }
 
   /** Records an access; denied ones and those without an identity are ignored. */
-  observe(record: AccessRecord): void {
+  observe(record: TelemetryAccess): void {
     if (record.decision !== 'allow' || record.identity === undefined) return;
-    const seconds = record.time / 1000;
+    const seconds = lastUse(record) / 1000;
     const key = `${record.port}\n${record.identity}`;
     const seen = this.#series.get(key);
     if (seen !== undefined || this.#series.size < this.#maxSeries) {

@@ -6,10 +6,10 @@ import { access, valueOf } from './support.ts';
 const t0 = Date.UTC(2026, 0, 1);
 
 describe('AccessTable', () => {
-  it('sums per port, identity and origin address, whatever the source port', () => {
+  it('sums per port, identity and origin address (IPv4-mapped written plain)', () => {
     const table = new AccessTable({ maxEntries: 100 });
-    table.add(access({ time: t0 + 2_000, origin: { address: '10.1.2.3', port: 40_001 }, bytesIn: 10, bytesOut: 20 }));
-    table.add(access({ time: t0, origin: { address: '::ffff:10.1.2.3', port: 40_002 }, bytesIn: 1, bytesOut: 2 }));
+    table.add(access({ time: t0 + 2_000, originAddress: '10.1.2.3', bytesIn: 10, bytesOut: 20 }));
+    table.add(access({ time: t0, originAddress: '::ffff:10.1.2.3', bytesIn: 1, bytesOut: 2 }));
     table.add(access({ time: t0 + 1_000, identity: undefined, decision: 'deny', reason: 'no_identity' }));
     table.add(access({ time: t0 + 1_000, port: 'admin' }));
 
@@ -22,17 +22,18 @@ describe('AccessTable', () => {
     expect(table.drain()).toEqual([]);
   });
 
-  it('keeps the decision of the latest access even when records close out of order', () => {
+  it('spans the earliest accept to the latest close, and keeps the decision of the latest', () => {
     const table = new AccessTable({ maxEntries: 10 });
+    // a long connection accepted first closes after a short one accepted later
     table.add(access({ time: t0 + 5_000, decision: 'deny', reason: 'revoked' }));
-    table.add(access({ time: t0 + 1_000 }));
-    expect(table.drain()[0]).toMatchObject({ count: 2, firstAccess: t0 + 1_000, lastAccess: t0 + 5_000, decision: 'deny', reason: 'revoked' });
+    table.add(access({ time: t0 + 1_000, durationMs: 60_000 }));
+    expect(table.drain()[0]).toMatchObject({ count: 2, firstAccess: t0 + 1_000, lastAccess: t0 + 61_000, decision: 'allow', reason: null });
   });
 
   it('evicts the least recently used group past max_entries and counts its records as dropped', async () => {
     const metrics = createSidecarMetrics(undefined, { processDefaults: false });
     const table = new AccessTable({ maxEntries: 2, dropped: metrics.telemetryDroppedTotal });
-    const from = (address: string) => access({ origin: { address, port: 1 } });
+    const from = (address: string) => access({ originAddress: address });
     table.add(from('10.0.0.1'));
     table.add(from('10.0.0.1'));
     table.add(from('10.0.0.2'));

@@ -18,7 +18,7 @@ describe('LastAccessMetric', () => {
   it('stays bounded with 10,000 distinct identities: the first keep their series, the rest share _other', async () => {
     const { metric, series } = setup(100);
     for (let i = 0; i < 10_000; i += 1) {
-      metric.observe(access({ identity: `spiffe://corp/ns/n/sa/${i}`, time: t0 + i * 1_000, origin: { address: `10.0.${i >> 8}.${i & 255}`, port: 1 } }));
+      metric.observe(access({ identity: `spiffe://corp/ns/n/sa/${i}`, time: t0 + i * 1_000, originAddress: `10.0.${i >> 8}.${i & 255}` }));
     }
     const lines = await series();
     expect(lines).toHaveLength(101);

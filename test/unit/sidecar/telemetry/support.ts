@@ -1,19 +1,19 @@
 import type { Counter, Gauge } from 'prom-client';
 import { createLogger, type Logger } from '../../../../src/shared/logger.ts';
-import type { AccessRecord } from '../../../../src/sidecar/telemetry/access-record.ts';
+import type { TelemetryAccess } from '../../../../src/sidecar/telemetry/access-record.ts';
 
-/** A closed, allowed connection; override what the test is about. */
-export function access(overrides: Partial<AccessRecord> = {}): AccessRecord {
+/** A closed, allowed connection that lasted no time; override what the test is about. */
+export function access(overrides: Partial<TelemetryAccess> = {}): TelemetryAccess {
   return {
     time: Date.UTC(2026, 0, 1),
     port: 'api',
     identity: 'spiffe://corp/ns/billing/sa/api',
-    origin: { address: '10.1.2.3', port: 40_000 },
+    originAddress: '10.1.2.3',
     decision: 'allow',
     reason: undefined,
     bytesIn: 100,
     bytesOut: 1_000,
-    durationMs: 5,
+    durationMs: 0,
     ...overrides,
   };
 }
