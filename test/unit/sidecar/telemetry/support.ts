@@ -1,4 +1,7 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Counter, Gauge } from 'prom-client';
+import { sidecarSchema, type SidecarConfig } from '../../../../src/shared/config/sidecar-schema.ts';
 import { createLogger, type Logger } from '../../../../src/shared/logger.ts';
 import type { TelemetryAccess } from '../../../../src/sidecar/telemetry/access-record.ts';
 
@@ -30,4 +33,17 @@ export async function valueOf(metric: Counter<string> | Gauge<string>, labels: R
   const { values } = await metric.get();
   const match = values.find((value) => Object.entries(labels).every(([key, expected]) => value.labels[key] === expected));
   return match?.value ?? 0;
+}
+
+/** A parsed sidecar configuration reporting to `url`, with a token file and a spool in `dir`. */
+export async function telemetryConfig(url: string, dir: string, telemetry: Record<string, unknown> = {}): Promise<SidecarConfig> {
+  const tokenFile = join(dir, 'sidecar.token');
+  await writeFile(tokenFile, 'pw_sidecar_token\n', { mode: 0o600 });
+  return sidecarSchema.parse({
+    service: 'payments',
+    authority: { url, token_file: tokenFile, cache_dir: join(dir, 'cache') },
+    // reports are driven by flush() in tests, not by the timer
+    telemetry: { report_interval: '1h', spool_dir: join(dir, 'spool'), ...telemetry },
+    ports: [{ name: 'api', listen: '127.0.0.1:0', upstream: '127.0.0.1:1' }],
+  });
 }

@@ -1,0 +1,104 @@
+import { readFile } from 'node:fs/promises';
+import { Agent, request, type Dispatcher } from 'undici';
+import { errorCodes, PortwardenError, type ErrorCode } from '../../shared/errors.ts';
+
+/**
+ * What became of one POST: `acked` (2xx), `retry` (the authority was unreachable, busy or
+ * refused the token — the same body may succeed later) or `rejected` (the authority will never
+ * accept this body; resending it would block everything behind it).
+ */
+export type PostResult =
+  | { readonly outcome: 'acked'; readonly status: number; readonly body: unknown }
+  | { readonly outcome: 'retry'; readonly status?: number; readonly error: PortwardenError }
+  | { readonly outcome: 'rejected'; readonly status: number; readonly error: PortwardenError };
+
+// statuses that say "this body is wrong", not "try later"
+const rejectingStatuses = new Set([400, 409, 413, 415, 422]);
+
+export interface AuthorityPosterOptions {
+  /** `authority.url`. */
+  baseUrl: string;
+  /** `authority.token_file`; read on every post so a rotated token is picked up. */
+  tokenFile: string;
+  /** Shared with the license sync when given (pinned CA, pool); else one is made and closed here. */
+  dispatcher?: Dispatcher;
+  /** Per attempt: headers and body each. */
+  timeoutMs?: number;
+}
+
+/** JSON POSTs to the authority with the sidecar's bearer token, classified for retrying. */
+export class AuthorityPoster {
+  readonly #options: AuthorityPosterOptions;
+  readonly #dispatcher: Dispatcher;
+  readonly #ownsDispatcher: boolean;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: AuthorityPosterOptions) {
+    this.#options = options;
+    this.#ownsDispatcher = options.dispatcher === undefined;
+    this.#dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 4_000 });
+  }
+
+  /** POSTs `body` (JSON text) to `path` under the authority URL. Never throws. */
+  async post(path: string, body: string, signal?: AbortSignal): Promise<PostResult> {
+    let token: string;
+    try {
+      token = (await readFile(this.#options.tokenFile, 'utf8')).trim();
+    } catch (cause) {
+      return { outcome: 'retry', error: new PortwardenError('unauthenticated', 'cannot read authority.token_file', { cause }) };
+    }
+    const url = this.#options.baseUrl.replace(/\/+$/, '') + path;
+    const timeout = this.#options.timeoutMs ?? 10_000;
+    try {
+      const response = await request(url, {
+        method: 'POST',
+        dispatcher: this.#dispatcher,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+        signal: signal ?? null,
+      });
+      const text = await response.body.text();
+      const status = response.statusCode;
+      const parsed = parseJson(text);
+      if (status >= 200 && status < 300) return { outcome: 'acked', status, body: parsed };
+      const error = errorFromBody(status, parsed);
+      return rejectingStatuses.has(status) ? { outcome: 'rejected', status, error } : { outcome: 'retry', status, error };
+    } catch (cause) {
+      return { outcome: 'retry', error: new PortwardenError('authority_unreachable', `POST ${path} failed`, { cause }) };
+    }
+  }
+
+  /** Closes the connection pool if this poster made it. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.#ownsDispatcher ? this.#dispatcher.close() : Promise.resolve();
+    return this.#closing;
+  }
+}
+
+function parseJson(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+// the authority answers { error: { code, message } }; keep its code when it is one of ours
+function errorFromBody(status: number, body: unknown): PortwardenError {
+  const error = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+  const code = typeof error?.code === 'string' && error.code in errorCodes ? (error.code as ErrorCode) : codeForStatus(status);
+  const message = typeof error?.message === 'string' ? error.message : `the authority answered ${status}`;
+  return new PortwardenError(code, message);
+}
+
+function codeForStatus(status: number): ErrorCode {
+  if (status === 401) return 'unauthenticated';
+  if (status === 403) return 'forbidden';
+  if (status === 404) return 'not_found';
+  if (status === 413) return 'body_too_large';
+  if (status >= 500) return 'authority_unreachable';
+  return 'bad_request';
+}
