@@ -22,6 +22,7 @@ export const errorCodes = {
   port_taken: { status: 409, summary: 'the port number is already assigned or cooling down' },
   range_exhausted: { status: 409, summary: 'no free number is left in the allowed ranges' },
   authority_unreachable: { status: 503, summary: 'the authority could not be reached' },
+  authority_bad_response: { status: 502, summary: 'the authority answered outside its contract (status or body)' },
   unavailable: { status: 503, summary: 'the service is starting or shutting down' },
   internal: { status: 500, summary: 'an unexpected failure; the log has the details' },
 } as const satisfies Record<string, { status: number; summary: string }>;

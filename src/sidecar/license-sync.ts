@@ -1,0 +1,411 @@
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { decodeProtectedHeader } from 'jose';
+import { LRUCache } from 'lru-cache';
+import type { Dispatcher } from 'undici';
+import { systemClock, type Clock } from '../shared/clock.ts';
+import type { SidecarConfig, PortConfig } from '../shared/config/sidecar-schema.ts';
+import { isPortwardenError } from '../shared/errors.ts';
+import type { Logger } from '../shared/logger.ts';
+import { AuthorityClient, type LicenseListing } from './authority-client.ts';
+import { JwksStore } from './jwks-store.ts';
+import { LastKnownGood } from './last-known-good.ts';
+import type { CachedLicense } from './license.ts';
+import { LicenseCache } from './license-cache.ts';
+import { assessLicense, forgetLicenseMetrics, reportLicenseMetrics } from './license-health.ts';
+import type { LicenseChange, LicenseSource, PortLicenseStatus } from './license-source.ts';
+import { MAX_CLOCK_TOLERANCE_MS, verifyLicense, type RejectReason, type VerifyTarget } from './license-verifier.ts';
+import type { SidecarMetrics } from './metrics.ts';
+import { backoffDelay, BACKOFF_FLOOR_MS } from './sync-backoff.ts';
+
+/** A port as the sync sees it. */
+export interface SyncPort {
+  name: string;
+  /** The listen number a license's `port.number` must equal; 0 (an ephemeral listener) accepts any. */
+  listenPort: number;
+  /** The port's `expiry_grace`, for `status().graceUntil`. */
+  expiryGraceMs?: number;
+}
+
+/** The sync's view of configured ports. */
+export function syncPortsFromConfig(ports: readonly PortConfig[]): SyncPort[] {
+  return ports.map((port) => ({ name: port.name, listenPort: port.listen.port, expiryGraceMs: port.expiry_grace }));
+}
+
+export interface LicenseSyncOptions {
+  service: string;
+  authority: SidecarConfig['authority'];
+  ports: readonly SyncPort[];
+  logger: Logger;
+  metrics: SidecarMetrics;
+  clock?: Clock;
+  /** For tests: an undici dispatcher to use instead of the sync's own Agent. */
+  dispatcher?: Dispatcher;
+  /** Back-off between failed rounds: from `floorMs` (250ms) doubling up to `ceilingMs` (`authority.refresh`). */
+  backoff?: { floorMs?: number; ceilingMs?: number };
+  /** How often an unknown `kid` may refetch the JWKS (30s). */
+  jwksCooldownMs?: number;
+  /** How often health and license gauges are recomputed besides on changes (1s). */
+  healthIntervalMs?: number;
+  /** Jitter source, for tests. */
+  random?: () => number;
+}
+
+type Refusal = { reason: RejectReason; detail: string; portName?: string };
+
+/**
+ * The sidecar's license lifecycle, behind `LicenseSource`: loads last-known-good at start,
+ * then keeps a Consul-style blocking query open against the authority (`wait` = `refresh`), so
+ * changes (renewals, revocations) arrive within the round trip. Every token is verified once
+ * on arrival; the per-connection `get` is a map lookup. Failed rounds back off with jitter and
+ * flip `authorityReachable` to false until a round succeeds; licenses in force stay in force.
+ */
+export class LicenseSync implements LicenseSource {
+  readonly #service: string;
+  readonly #issuer: string;
+  readonly #refreshMs: number;
+  readonly #toleranceMs: number;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #metrics: SidecarMetrics;
+  readonly #floorMs: number;
+  readonly #ceilingMs: number;
+  readonly #healthIntervalMs: number;
+  readonly #random: () => number;
+  readonly #client: AuthorityClient;
+  readonly #jwks: JwksStore;
+  readonly #lkg: LastKnownGood;
+  readonly #cache = new LicenseCache();
+  readonly #listeners = new Set<(change: LicenseChange) => void>();
+  readonly #problems = new Map<string, string>();
+  // refusals that stay refusals (not nbf), by token hash: logged and counted once per token
+  readonly #refused = new LRUCache<string, Refusal>({ max: 1_000 });
+  readonly #abort = new AbortController();
+  #ports = new Map<string, SyncPort>();
+  #listing: { tokens: LicenseListing['licenses']; fromCache: boolean } = { tokens: [], fromCache: true };
+  #index = 0;
+  #reachable = false;
+  #failures = 0;
+  #lastSyncAt: number | undefined;
+  #serial: Promise<unknown> = Promise.resolve();
+  #started: Promise<void> | undefined;
+  #loop: Promise<void> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: LicenseSyncOptions) {
+    const { authority } = options;
+    this.#service = options.service;
+    this.#issuer = authority.issuer;
+    this.#refreshMs = Math.max(authority.refresh, 1_000);
+    this.#toleranceMs = Math.min(authority.clock_tolerance, MAX_CLOCK_TOLERANCE_MS);
+    this.#clock = options.clock ?? systemClock;
+    this.#logger = options.logger.child({ component: 'license-sync' });
+    this.#metrics = options.metrics;
+    this.#floorMs = options.backoff?.floorMs ?? BACKOFF_FLOOR_MS;
+    this.#ceilingMs = Math.max(options.backoff?.ceilingMs ?? this.#refreshMs, this.#floorMs);
+    this.#healthIntervalMs = options.healthIntervalMs ?? 1_000;
+    this.#random = options.random ?? Math.random;
+    this.#client = new AuthorityClient({ url: authority.url, tokenFile: authority.token_file, ca: authority.ca, dispatcher: options.dispatcher });
+    this.#jwks = new JwksStore({
+      fetchJwks: (signal) => this.#client.fetchJwks(signal),
+      clock: this.#clock,
+      logger: this.#logger,
+      cooldownMs: options.jwksCooldownMs,
+    });
+    this.#lkg = new LastKnownGood({ dir: authority.cache_dir, service: this.#service, clock: this.#clock, logger: this.#logger, metrics: this.#metrics });
+    this.#ports = new Map(options.ports.map((port) => [port.name, port]));
+    if (authority.clock_tolerance > MAX_CLOCK_TOLERANCE_MS) {
+      this.#logger.warn({ clockToleranceMs: this.#toleranceMs }, 'authority.clock_tolerance capped');
+    }
+  }
+
+  get(portName: string): CachedLicense | undefined {
+    return this.#cache.get(portName);
+  }
+
+  get authorityReachable(): boolean {
+    return this.#reachable;
+  }
+
+  /** When the last successful round completed (ms since the epoch), if any. */
+  get lastSyncAt(): number | undefined {
+    return this.#lastSyncAt;
+  }
+
+  onChange(listener: (change: LicenseChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  status(portName: string): PortLicenseStatus {
+    const port = this.#ports.get(portName);
+    if (port === undefined) return { health: 'missing', problem: 'no such port is configured' };
+    const { status } = this.#assess(port);
+    const problem = this.#problems.get(portName);
+    return problem === undefined ? status : { ...status, problem };
+  }
+
+  /**
+   * Loads and re-verifies last-known-good, then starts the sync loop in the background. Never
+   * throws for network or cache problems; call once (later calls return the same promise).
+   */
+  start(): Promise<void> {
+    this.#started ??= (async () => {
+      await this.#exclusive(() => this.#loadLastKnownGood());
+      if (this.#abort.signal.aborted) return;
+      this.#reportAll();
+      this.#timer = setInterval(() => this.#reportAll(), this.#healthIntervalMs);
+      this.#timer.unref();
+      this.#loop = this.#run();
+    })();
+    return this.#started;
+  }
+
+  /**
+   * Applies a reloaded port list: removed ports (and ports whose listen number changed) drop
+   * their license with a change event; every known token is judged again against the new list.
+   */
+  async updatePorts(ports: readonly SyncPort[]): Promise<void> {
+    await this.#exclusive(async () => {
+      const next = new Map(ports.map((port) => [port.name, port]));
+      const changes: LicenseChange[] = [];
+      for (const [name, old] of this.#ports) {
+        const now = next.get(name);
+        if (now !== undefined && now.listenPort === old.listenPort) continue;
+        const change = this.#cache.remove(name);
+        if (change) changes.push(change);
+        this.#problems.delete(name);
+        if (now === undefined) forgetLicenseMetrics(this.#metrics, name);
+      }
+      this.#ports = next;
+      this.#refused.clear();
+      try {
+        changes.push(...(await this.#applyTokens(this.#listing.tokens, { fromCache: this.#listing.fromCache, signal: this.#abort.signal })));
+      } catch (err) {
+        // a key refetch failed: the next round judges these tokens again
+        this.#logger.warn({ code: codeOf(err) }, 'cannot judge every known license after the port change');
+      } finally {
+        this.#publish(changes, false);
+      }
+    });
+  }
+
+  /** Aborts the pending long-poll, stops the loop and the timer, flushes last-known-good. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#abort.abort();
+      if (this.#timer) clearInterval(this.#timer);
+      await this.#started;
+      await this.#loop;
+      await this.#serial.catch(() => undefined);
+      await this.#lkg.close();
+      await this.#client.close();
+      this.#listeners.clear();
+    })();
+    return this.#closing;
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#abort.signal;
+    while (!signal.aborted) {
+      const began = performance.now();
+      let delay = 0;
+      try {
+        const changed = await this.#round(signal);
+        this.#succeeded(changed);
+        // a blocking query that answers at once with nothing new would spin; pace it
+        if (!changed && performance.now() - began < this.#floorMs) delay = this.#floorMs;
+      } catch (err) {
+        if (signal.aborted) break;
+        delay = backoffDelay(++this.#failures, this.#floorMs, this.#ceilingMs, this.#random);
+        this.#failed(err, delay);
+      }
+      if (delay > 0) await sleep(delay, undefined, { signal }).catch(() => undefined);
+    }
+  }
+
+  /** One blocking query; true when the authority reported a change. */
+  async #round(signal: AbortSignal): Promise<boolean> {
+    let keysChanged = false;
+    if (this.#jwks.stale) {
+      try {
+        keysChanged = await this.#jwks.refresh(signal);
+      } catch (err) {
+        if (this.#jwks.jwks === undefined || signal.aborted) throw err;
+        this.#logger.warn({ code: codeOf(err) }, 'cannot refresh verification keys; keeping the cached ones');
+      }
+    }
+    const sent = this.#index;
+    const listing = await this.#client.pollLicenses({ service: this.#service, index: sent, waitMs: this.#refreshMs, signal });
+    await this.#exclusive(async () => {
+      // revocations first: they need no keys and must not wait behind a key refetch
+      const changes = this.#cache.revoke(listing.revoked);
+      this.#listing = { tokens: listing.licenses, fromCache: false };
+      const before = this.#jwks.jwks;
+      try {
+        changes.push(...(await this.#applyTokens(listing.licenses, { fromCache: false, signal })));
+      } finally {
+        this.#publish(changes, keysChanged || before !== this.#jwks.jwks);
+      }
+    });
+    // an index that went backwards means the authority's state was reset: start over (Consul's rule)
+    this.#index = listing.index < sent ? 0 : listing.index;
+    return listing.index !== sent;
+  }
+
+  /** Verifies and offers tokens; records per-port problems from this set of tokens. */
+  async #applyTokens(tokens: LicenseListing['licenses'], { fromCache, signal }: { fromCache: boolean; signal: AbortSignal }): Promise<LicenseChange[]> {
+    const inForce = new Set(this.#cache.entries().map(([, license]) => license.token));
+    const target: VerifyTarget = {
+      service: this.#service,
+      ports: new Map([...this.#ports].map(([name, port]) => [name, port.listenPort])),
+      issuer: this.#issuer,
+      clockToleranceMs: this.#toleranceMs,
+    };
+    const problems = new Map<string, string>();
+    const changes: LicenseChange[] = [];
+    for (const { lid, token } of tokens) {
+      if (this.#cache.isRevoked(lid) || inForce.has(token)) continue;
+      const verdict = await this.#verify(token, target, fromCache, signal);
+      if (verdict.ok) {
+        const change = this.#cache.offer(verdict.portName, verdict.license);
+        if (change) changes.push(change);
+      } else if ('unconfigured' in verdict) {
+        this.#logger.debug({ port: verdict.portName, lid }, 'license for a port this sidecar does not configure');
+      } else if (verdict.portName !== undefined) {
+        problems.set(verdict.portName, `token ${lid} refused (${verdict.reason}): ${verdict.detail}`);
+      }
+    }
+    for (const name of this.#ports.keys()) {
+      const problem = problems.get(name);
+      if (problem === undefined) this.#problems.delete(name);
+      else this.#problems.set(name, problem);
+    }
+    return changes;
+  }
+
+  async #verify(token: string, target: VerifyTarget, fromCache: boolean, signal: AbortSignal) {
+    const hash = createHash('sha256').update(token).digest('base64url');
+    const known = this.#refused.get(hash);
+    if (known) return { ok: false as const, ...known };
+    let verdict = await verifyLicense(token, this.#jwks.keys, target, this.#clock, { allowExpired: fromCache });
+    if (!verdict.ok && 'reason' in verdict && verdict.reason === 'kid' && !fromCache) {
+      // the authority may have rotated keys: refetch once per cool-down, then judge again
+      const kid = decodeProtectedHeader(token).kid;
+      if (typeof kid === 'string' && (await this.#jwks.refreshForKid(kid, signal))) {
+        this.#refused.clear();
+        verdict = await verifyLicense(token, this.#jwks.keys, target, this.#clock);
+      }
+    }
+    if (!verdict.ok && 'reason' in verdict) {
+      if (verdict.reason !== 'nbf') this.#refused.set(hash, verdict);
+      this.#metrics.licenseRejectedTotal.inc({ reason: verdict.reason });
+      this.#logger.warn(
+        { reason: verdict.reason, port: verdict.portName, source: fromCache ? 'cache' : 'authority', detail: verdict.detail },
+        'license token refused',
+      );
+    }
+    return verdict;
+  }
+
+  async #loadLastKnownGood(): Promise<void> {
+    const snapshot = await this.#lkg.load();
+    if (snapshot === undefined) {
+      this.#logger.info({ file: this.#lkg.file }, 'no last-known-good licenses; waiting for the authority');
+      return;
+    }
+    try {
+      this.#jwks.load(snapshot.jwks);
+    } catch (err) {
+      this.#metrics.licenseRejectedTotal.inc({ reason: 'cache_corrupt' });
+      this.#logger.warn({ file: this.#lkg.file, code: codeOf(err) }, 'ignoring the last-known-good license cache: its keys are unusable');
+      return;
+    }
+    this.#listing = { tokens: snapshot.licenses, fromCache: true };
+    const changes = await this.#applyTokens(snapshot.licenses, { fromCache: true, signal: this.#abort.signal });
+    changes.push(...this.#cache.revoke(snapshot.revoked));
+    this.#logger.info({ file: this.#lkg.file, ports: changes.map((change) => change.portName) }, 'loaded last-known-good licenses');
+    this.#publish(changes, false);
+  }
+
+  /** Emits changes, updates their gauges, and writes last-known-good when anything changed. */
+  #publish(changes: LicenseChange[], keysChanged: boolean): void {
+    for (const change of changes) {
+      const current = change.current;
+      this.#logger.info(
+        { port: change.portName, lid: current?.claims.lid, jti: current?.claims.jti, revoked: current?.revoked, exp: current?.claims.exp },
+        current === undefined ? 'license removed' : current.revoked ? 'license revoked' : 'license applied',
+      );
+      if (this.#ports.has(change.portName)) this.#reportPort(change.portName);
+      for (const listener of this.#listeners) {
+        try {
+          listener(change);
+        } catch (err) {
+          this.#logger.error({ err, port: change.portName }, 'license change listener failed');
+        }
+      }
+    }
+    if (changes.length === 0 && !keysChanged) return;
+    const jwks = this.#jwks.jwks;
+    if (jwks === undefined) return;
+    void this.#lkg.save({
+      jwks: jwks as { keys: Record<string, unknown>[] },
+      licenses: this.#cache.entries().map(([port, license]) => ({ port, lid: license.claims.lid, token: license.token })),
+      revoked: this.#cache.revokedLids(),
+    });
+  }
+
+  #succeeded(changed: boolean): void {
+    this.#metrics.authoritySyncTotal.inc({ result: changed ? 'changed' : 'unchanged' });
+    this.#lastSyncAt = this.#clock.now();
+    this.#metrics.authorityLastSync.set(this.#lastSyncAt / 1000);
+    this.#failures = 0;
+    if (!this.#reachable) {
+      this.#reachable = true;
+      this.#logger.info({ index: this.#index }, 'authority reachable; licenses in sync');
+      this.#reportAll();
+    }
+  }
+
+  #failed(err: unknown, retryInMs: number): void {
+    this.#metrics.authoritySyncTotal.inc({ result: 'error' });
+    const wasReachable = this.#reachable;
+    this.#reachable = false;
+    this.#logger.warn(
+      { code: codeOf(err), detail: err instanceof Error ? err.message : String(err), failures: this.#failures, retryInMs: Math.round(retryInMs) },
+      wasReachable ? 'authority unreachable; admitting on cached licenses' : 'authority sync failed',
+    );
+    if (wasReachable) this.#reportAll();
+  }
+
+  #assess(port: SyncPort) {
+    return assessLicense(this.#cache.get(port.name), {
+      now: this.#clock.now(),
+      authorityReachable: this.#reachable,
+      expiryGraceMs: port.expiryGraceMs ?? 0,
+      clockToleranceMs: this.#toleranceMs,
+    });
+  }
+
+  #reportPort(name: string): void {
+    const port = this.#ports.get(name);
+    if (port) reportLicenseMetrics(this.#metrics, name, this.#cache.get(name), this.#assess(port));
+  }
+
+  #reportAll(): void {
+    for (const name of this.#ports.keys()) this.#reportPort(name);
+  }
+
+  /** Runs cache mutations one at a time: the loop, start and reloads never interleave. */
+  #exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#serial.then(task, task);
+    this.#serial = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function codeOf(err: unknown): string {
+  if (isPortwardenError(err)) return err.code;
+  return (err as { code?: string } | null)?.code ?? 'internal';
+}
