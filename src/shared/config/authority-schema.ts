@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { duration, filePath, hostPortWithDefault, logLevel, name } from './schema-parts.ts';
 
-const portRange = z.string().transform((text, ctx) => {
+export const portRange = z.string().transform((text, ctx) => {
   const match = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(text);
   const from = Number(match?.[1]);
   const to = Number(match?.[2] ?? match?.[1]);
@@ -14,7 +14,7 @@ const portRange = z.string().transform((text, ctx) => {
 
 export const defaultReserved = ['1-1023', '2379-2380', '6443', '10250-10259', '30000-32767'];
 
-const rangeSchema = z
+export const rangeSchema = z
   .strictObject({
     name,
     from: z.number().int().min(1).max(65_535),
