@@ -1,0 +1,129 @@
+import type { Registry } from 'prom-client';
+import { systemClock, type Clock } from '../shared/clock.ts';
+import type { AuthorityConfig } from '../shared/config/authority-schema.ts';
+import { PortwardenError } from '../shared/errors.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { AuthorityContext } from './context.ts';
+import { Router, type Route } from './http/router.ts';
+import { ensureActiveKey } from './keys.ts';
+import { LicenseService } from './licenses.ts';
+import { createAuthorityMetrics } from './metrics.ts';
+import { Renewer } from './renewer.ts';
+import { routeFactories } from './routes/index.ts';
+import { ApiServer } from './server.ts';
+import { LicenseSigner } from './signer.ts';
+import { SqliteStore } from './store/sqlite.ts';
+import type { Store } from './store/store.ts';
+import { TokenService } from './tokens.ts';
+import { WatchHub } from './watch-hub.ts';
+
+export interface AuthorityOptions {
+  config: AuthorityConfig;
+  logger: Logger;
+  registry: Registry;
+  clock?: Clock;
+  /** Reads `PORTWARDEN_ADMIN_TOKEN`. */
+  env?: NodeJS.ProcessEnv;
+  /** How often the renewer sweeps, in real time (default 5s). */
+  renewIntervalMs?: number;
+  /** Routes beyond the built-in ones. */
+  routes?: readonly ((ctx: AuthorityContext) => Route[])[];
+}
+
+/**
+ * The license authority: store, signing keys, licenses, tokens, renewer, blocking queries and
+ * the API, composed and closed in one place.
+ *
+ * Shutdown order: not ready → stop accepting → release blocking queries (they answer with the
+ * current state) → let requests finish until `shutdown_timeout`, then cut them → stop the
+ * renewer → close the store.
+ */
+export class Authority {
+  readonly url: string;
+  /** Where the bootstrap admin token is, when it came from a file. */
+  readonly adminTokenFile: string | undefined;
+  readonly context: AuthorityContext;
+  readonly #server: ApiServer;
+  readonly #renewer: Renewer;
+  readonly #state: { ready: boolean };
+  #closing: Promise<void> | undefined;
+
+  private constructor(parts: { url: string; adminTokenFile: string | undefined; context: AuthorityContext; server: ApiServer; renewer: Renewer; state: { ready: boolean } }) {
+    this.url = parts.url;
+    this.adminTokenFile = parts.adminTokenFile;
+    this.context = parts.context;
+    this.#server = parts.server;
+    this.#renewer = parts.renewer;
+    this.#state = parts.state;
+  }
+
+  /** Opens the store, makes the first key and admin token if needed, and starts serving. */
+  static async start(options: AuthorityOptions): Promise<Authority> {
+    const { config, registry } = options;
+    const clock = options.clock ?? systemClock;
+    const logger = options.logger.child({ component: 'authority' });
+    if (config.storage.url) {
+      throw new PortwardenError('config_invalid', 'storage.url: PostgreSQL storage is not available in this version; remove it to use the embedded store');
+    }
+    const store: Store = SqliteStore.open({ dataDir: config.data_dir, clock });
+    const hub = new WatchHub();
+    let server: ApiServer | undefined;
+    try {
+      await store.transaction((tx) => ensureActiveKey(tx, clock));
+      const tokens = new TokenService({ store, clock, envAdminToken: options.env?.PORTWARDEN_ADMIN_TOKEN || undefined });
+      const bootstrap = await tokens.bootstrap(config.data_dir, logger);
+      const metrics = createAuthorityMetrics(registry);
+      const licenses = new LicenseService({ store, hub, clock, signer: new LicenseSigner(config.issuer), policy: config.licenses });
+      const state = { ready: false };
+      const context: AuthorityContext = {
+        config,
+        clock,
+        logger,
+        store,
+        hub,
+        metrics,
+        licenses,
+        tokens,
+        get ready() {
+          return state.ready;
+        },
+      };
+      const router = new Router();
+      for (const factory of [...routeFactories, ...(options.routes ?? [])]) router.add(...factory(context));
+      server = new ApiServer({ router, tokens, logger, metrics, tls: config.tls });
+      const url = await server.listen(config.listen.host, config.listen.port);
+      const renewer = new Renewer({
+        store,
+        licenses,
+        clock,
+        logger,
+        metrics,
+        rotateEveryMs: config.keys.rotate_every,
+        intervalMs: options.renewIntervalMs ?? 5_000,
+      });
+      renewer.start();
+      state.ready = true;
+      logger.info({ url, issuer: config.issuer, data_dir: config.data_dir }, 'authority listening');
+      return new Authority({ url, adminTokenFile: bootstrap.file, context, server, renewer, state });
+    } catch (err) {
+      await server?.close(0);
+      await hub.close();
+      await store.close();
+      throw err;
+    }
+  }
+
+  /** Graceful shutdown (see the class comment). Idempotent and safe to call twice at once. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#state.ready = false;
+      const serverClosed = this.#server.close(this.context.config.shutdown_timeout);
+      await this.context.hub.close();
+      await serverClosed;
+      await this.#renewer.close();
+      await this.context.store.close();
+      this.context.logger.info('authority stopped');
+    })();
+    return this.#closing;
+  }
+}

@@ -1,0 +1,54 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * Every authority metric, on the Registry passed in (one per process, one per test). Names are
+ * public surface. Route labels are route patterns (`/v1/licenses/{lid}`), never raw paths.
+ */
+export function createAuthorityMetrics(registry: Registry = new Registry()) {
+  const registers = [registry];
+  return {
+    registry,
+    licenses: new Gauge({
+      name: 'portwarden_authority_licenses',
+      help: 'Licenses by state (active, revoked, expired).',
+      labelNames: ['state'] as const,
+      registers,
+    }),
+    licensesAtRisk: new Gauge({
+      name: 'portwarden_authority_licenses_at_risk',
+      help: 'Active licenses inside their renew window that the renewer will not renew (not in use, renew: never, max lifetime).',
+      registers,
+    }),
+    renewals: new Counter({
+      name: 'portwarden_authority_renewals_total',
+      help: 'Renewer outcomes: renewed, failed, expired.',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    watchers: new Gauge({
+      name: 'portwarden_authority_watchers',
+      help: 'Blocking queries waiting for a change.',
+      registers,
+    }),
+    changeIndex: new Gauge({
+      name: 'portwarden_authority_change_index',
+      help: 'The global change index.',
+      registers,
+    }),
+    requests: new Counter({
+      name: 'portwarden_authority_http_requests_total',
+      help: 'API requests by route pattern, method and status.',
+      labelNames: ['route', 'method', 'status'] as const,
+      registers,
+    }),
+    requestDuration: new Histogram({
+      name: 'portwarden_authority_http_request_duration_seconds',
+      help: 'API request duration by route pattern (blocking queries included).',
+      labelNames: ['route'] as const,
+      buckets: [0.001, 0.005, 0.025, 0.1, 0.5, 2.5, 30, 300],
+      registers,
+    }),
+  };
+}
+
+export type AuthorityMetrics = ReturnType<typeof createAuthorityMetrics>;

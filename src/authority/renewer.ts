@@ -1,0 +1,130 @@
+import type { Clock } from '../shared/clock.ts';
+import type { Logger } from '../shared/logger.ts';
+import { systemActor } from './audit.ts';
+import { isRotationDue, rotateKey } from './keys.ts';
+import type { LicenseService } from './licenses.ts';
+import type { AuthorityMetrics } from './metrics.ts';
+import type { LicenseRow, Store } from './store/store.ts';
+
+/** Telemetry batch ids are remembered this long for idempotency. */
+const batchMemoryMs = 7 * 86_400_000;
+
+export interface RenewerOptions {
+  store: Store;
+  licenses: LicenseService;
+  clock: Clock;
+  logger: Logger;
+  metrics: AuthorityMetrics;
+  /** `keys.rotate_every`; 0 turns scheduled rotation off. */
+  rotateEveryMs: number;
+  /** How often a sweep runs (real time); each sweep reads the injected clock. */
+  intervalMs: number;
+}
+
+/**
+ * The authority's own upkeep, on a timer: rotates the signing key when due, renews licenses
+ * entering their renew window, and records every license that lapsed (`license.expired` in the
+ * audit log, with the reason it was not renewed). It never lets a license lapse silently.
+ *
+ * A license is renewed when it is `renew: always`, or `renew: auto` and in use: a sidecar
+ * reported an access to it since its current token was issued. The renew window opens
+ * `renew_before` ahead of `exp`, or at half the TTL for TTLs shorter than twice that.
+ */
+export class Renewer {
+  readonly #o: RenewerOptions;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #stopped = false;
+
+  constructor(options: RenewerOptions) {
+    this.#o = options;
+  }
+
+  /** Sweeps now and then every `intervalMs`. */
+  start(): void {
+    if (this.#timer || this.#stopped) return;
+    this.#timer = setInterval(() => void this.sweep(), this.#o.intervalMs);
+    void this.sweep();
+  }
+
+  /** One sweep; overlapping calls share the sweep in progress. Errors are logged, never thrown. */
+  sweep(): Promise<void> {
+    this.#running ??= this.#sweep()
+      .catch((err: unknown) => this.#o.logger.error({ err }, 'renewer sweep failed'))
+      .finally(() => {
+        this.#running = undefined;
+      });
+    return this.#running;
+  }
+
+  /** Stops the timer and waits for a sweep in progress. Idempotent. */
+  async close(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#running;
+  }
+
+  async #sweep(): Promise<void> {
+    const { store, licenses, clock, logger, metrics } = this.#o;
+    const active = await store.read((tx) => tx.keys.active());
+    if (active && isRotationDue(active, this.#o.rotateEveryMs, clock.now())) {
+      const { active: key } = await store.transaction((tx) => rotateKey(tx, clock, systemActor));
+      logger.info({ kid: key.kid, retired: active.kid }, 'signing key rotated on schedule');
+    }
+
+    const policy = licenses.policy;
+    const now = clock.now();
+    const due = await store.read((tx) => tx.licenses.activeExpiringBy(now + policy.renew_before));
+    for (const row of due) {
+      if (row.exp <= now || now < renewAt(row, policy.renew_before) || this.#stopped) continue;
+      if (!wantsRenewal(row)) continue;
+      try {
+        const view = await licenses.renew(systemActor, row.lid);
+        metrics.renewals.inc({ result: 'renewed' });
+        logger.info({ lid: row.lid, sub: view.sub, expires_at: view.expires_at }, 'license renewed');
+      } catch (err) {
+        metrics.renewals.inc({ result: 'failed' });
+        logger.warn({ err, lid: row.lid }, 'license renewal failed');
+      }
+    }
+
+    const lapsed = await licenses.expireLapsed(systemActor, whyNotRenewed);
+    for (const row of lapsed) {
+      metrics.renewals.inc({ result: 'expired' });
+      logger.warn({ lid: row.lid, sub: `${row.service}/${row.portName}`, reason: whyNotRenewed(row) }, 'license expired');
+    }
+    await store.transaction((tx) => tx.telemetry.pruneBatches(clock.now() - batchMemoryMs));
+    await observeLicenses(store, clock, metrics, policy.renew_before);
+  }
+}
+
+/** Sets the license gauges: licenses by state, and the active ones in their renew window that will not be renewed. */
+export async function observeLicenses(store: Store, clock: Clock, metrics: AuthorityMetrics, renewBeforeMs: number): Promise<void> {
+  const now = clock.now();
+  const { counts, atRisk } = await store.read(async (tx) => ({
+    counts: await tx.licenses.countByState(),
+    atRisk: (await tx.licenses.activeExpiringBy(now + renewBeforeMs)).filter((row) => now >= renewAt(row, renewBeforeMs) && !wantsRenewal(row)).length,
+  }));
+  for (const [state, n] of Object.entries(counts)) metrics.licenses.set({ state }, n);
+  metrics.licensesAtRisk.set(atRisk);
+}
+
+/** When the renew window of the current token opens. */
+export function renewAt(row: LicenseRow, renewBeforeMs: number): number {
+  return row.exp - Math.min(renewBeforeMs, Math.floor(row.ttlMs / 2));
+}
+
+/** True when the renewer should renew the license once its window opens. */
+export function wantsRenewal(row: LicenseRow): boolean {
+  if (row.exp >= row.maxUntil || row.renew === 'never') return false;
+  return row.renew === 'always' || (row.lastAccessAt !== null && row.lastAccessAt >= row.iat);
+}
+
+/** The reason written into `license.expired`. */
+export function whyNotRenewed(row: LicenseRow): string {
+  if (row.exp >= row.maxUntil) return 'max_lifetime';
+  if (row.renew === 'never') return 'renew_never';
+  if (row.renew === 'auto' && !(row.lastAccessAt !== null && row.lastAccessAt >= row.iat)) return 'not_in_use';
+  return 'not_renewed';
+}

@@ -1,0 +1,21 @@
+import type { AuthorityContext } from '../context.ts';
+import type { Route } from '../http/router.ts';
+import { auditRoutes } from './audit.ts';
+import { keyRoutes } from './keys.ts';
+import { licenseRoutes } from './licenses.ts';
+import { opsRoutes } from './ops.ts';
+import { telemetryRoutes } from './telemetry.ts';
+import { tokenRoutes } from './tokens.ts';
+
+/**
+ * Every route factory of the API. A new resource exports `(ctx) => Route[]` from
+ * `routes/<resource>.ts` and is listed here.
+ */
+export const routeFactories: readonly ((ctx: AuthorityContext) => Route[])[] = [
+  opsRoutes,
+  keyRoutes,
+  licenseRoutes,
+  tokenRoutes,
+  telemetryRoutes,
+  auditRoutes,
+];

@@ -1,0 +1,107 @@
+/**
+ * The SQLite schema as an append-only list. A store at version N applies every migration
+ * above N, each in its own transaction, at open. Never edit a shipped migration: append one.
+ * (A PostgreSQL store keeps its own list with the same version numbers.)
+ *
+ * Times are integer milliseconds since the epoch; JSON columns hold text.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'licenses, keys, tokens, audit, change index, telemetry',
+    sql: `
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
+      INSERT INTO meta (key, value) VALUES ('change_index', 0);
+
+      CREATE TABLE service_index (
+        service TEXT PRIMARY KEY,
+        change_index INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE signing_keys (
+        kid TEXT PRIMARY KEY,
+        alg TEXT NOT NULL,
+        public_jwk TEXT NOT NULL,
+        private_pem TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        retired_at INTEGER,
+        last_exp INTEGER NOT NULL DEFAULT 0
+      ) STRICT;
+
+      CREATE TABLE licenses (
+        lid TEXT PRIMARY KEY,
+        service TEXT NOT NULL,
+        port_name TEXT NOT NULL,
+        port_number INTEGER NOT NULL,
+        protocol TEXT NOT NULL,
+        allow TEXT NOT NULL,
+        env TEXT,
+        renew TEXT NOT NULL,
+        ttl_ms INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        max_until INTEGER NOT NULL,
+        created_by TEXT NOT NULL,
+        jti TEXT NOT NULL,
+        kid TEXT NOT NULL,
+        token TEXT NOT NULL,
+        iat INTEGER NOT NULL,
+        exp INTEGER NOT NULL,
+        renewals INTEGER NOT NULL DEFAULT 0,
+        revoked_at INTEGER,
+        expired_at INTEGER,
+        last_access_at INTEGER,
+        create_index INTEGER NOT NULL,
+        modify_index INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX licenses_by_service ON licenses (service, state);
+      CREATE INDEX licenses_by_state_exp ON licenses (state, exp);
+
+      CREATE TABLE api_tokens (
+        id TEXT PRIMARY KEY,
+        name TEXT,
+        role TEXT NOT NULL,
+        service TEXT,
+        hash BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        created_by TEXT NOT NULL,
+        revoked_at INTEGER
+      ) STRICT;
+
+      CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        before TEXT,
+        after TEXT
+      );
+      CREATE INDEX audit_by_at ON audit (at);
+      CREATE INDEX audit_by_target ON audit (target);
+
+      CREATE TABLE telemetry_batches (
+        service TEXT NOT NULL,
+        batch_id TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        PRIMARY KEY (service, batch_id)
+      ) STRICT;
+
+      CREATE TABLE access_last (
+        service TEXT NOT NULL,
+        port TEXT NOT NULL,
+        identity TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        last_access_at INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (service, port, identity, origin)
+      ) STRICT;
+    `,
+  },
+];
