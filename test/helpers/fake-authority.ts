@@ -129,6 +129,11 @@ export class FakeAuthority {
     return this.#keys[this.#keys.length - 1]?.kid ?? '';
   }
 
+  /** The public JWKS, as `/.well-known/jwks.json` serves it. */
+  get jwks(): { keys: JWK[] } {
+    return { keys: this.#keys.map((key) => key.publicJwk) };
+  }
+
   /** The current change index. */
   get index(): number {
     return this.#index;
@@ -294,7 +299,7 @@ export class FakeAuthority {
     const url = new URL(req.url ?? '/', 'http://fake');
     if (req.method === 'GET' && url.pathname === '/.well-known/jwks.json') {
       this.#jwksFetches++;
-      json(res, 200, { keys: this.#keys.map((key) => key.publicJwk) });
+      json(res, 200, this.jwks);
       return;
     }
     if (req.method === 'GET' && url.pathname === '/v1/licenses') {

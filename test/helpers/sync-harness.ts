@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { onTestFinished } from 'vitest';
-import { ManualClock } from '../../src/shared/clock.ts';
+import type { ManualClock } from '../../src/shared/clock.ts';
 import type { SidecarConfig } from '../../src/shared/config/sidecar-schema.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { LicenseSync, type LicenseSyncOptions, type SyncPort } from '../../src/sidecar/license-sync.ts';

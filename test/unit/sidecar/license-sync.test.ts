@@ -1,0 +1,109 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { ManualClock } from '../../../src/shared/clock.ts';
+import { decide } from '../../../src/sidecar/decide.ts';
+import type { LicenseChange } from '../../../src/sidecar/license-source.ts';
+import { FakeAuthority } from '../../helpers/fake-authority.ts';
+import { API_PORT, SERVICE, syncHarness } from '../../helpers/sync-harness.ts';
+import { waitFor } from '../../helpers/wait.ts';
+
+async function setup() {
+  const clock = new ManualClock();
+  const authority = await FakeAuthority.start({ clock });
+  onTestFinished(() => authority.close());
+  const harness = await syncHarness(authority, clock);
+  return { clock, authority, harness };
+}
+
+describe('LicenseSync', () => {
+  it('close() aborts the pending long-poll at once, and twice is fine', async () => {
+    const { authority, harness } = await setup();
+    const sync = await harness.start();
+    await waitFor(() => authority.heldPolls === 1, { what: 'a held blocking query' });
+    await Promise.all([sync.close(), sync.close()]);
+    await waitFor(() => authority.heldPolls === 0, { what: 'the authority to see the poll go' });
+    expect(await harness.metric('portwarden_authority_sync_total', { result: 'error' })).toBeUndefined();
+  });
+
+  it('starts without cache or authority: ports refuse with no_license and report missing', async () => {
+    const { clock, authority, harness } = await setup();
+    await authority.stop();
+    const sync = await harness.start({ backoff: { floorMs: 10, ceilingMs: 20 } });
+    await waitFor(async () => ((await harness.metric('portwarden_authority_sync_total', { result: 'error' })) ?? 0) >= 2, { what: 'failed rounds' });
+    expect(sync.get('api')).toBeUndefined();
+    expect(decide(sync.get('api'), 'x', { now: clock.now(), clockToleranceMs: 0, expiryGraceMs: 0, authorityReachable: false })).toEqual({
+      allow: false,
+      reason: 'no_license',
+    });
+    expect(sync.status('api')).toEqual({ health: 'missing' });
+    expect(await harness.metric('portwarden_license_health', { port: 'api', state: 'missing' })).toBe(1);
+  });
+
+  it('ignores a corrupt cache file with a warning, then syncs and rewrites it', async () => {
+    const { authority, harness } = await setup();
+    const file = join(harness.authority.cache_dir, `licenses-${SERVICE}.json`);
+    await mkdir(harness.authority.cache_dir, { recursive: true });
+    await writeFile(file, '{"version":1,"service":"payments","jwks":{"ke');
+    const issued = await authority.issue({ service: SERVICE, port: 'api', number: 8443 });
+    const sync = await harness.start();
+    expect(harness.logs.some((line) => line.level === 'warn' && /ignoring the last-known-good/.test(line.msg))).toBe(true);
+    expect(await harness.metric('portwarden_license_rejected_total', { reason: 'cache_corrupt' })).toBe(1);
+    await waitFor(() => sync.get('api')?.claims.jti === issued.jti, { what: 'the license' });
+    await waitFor(async () => (await readFile(file, 'utf8').catch(() => '')).includes(issued.token), { what: 'the cache rewritten' });
+  });
+
+  it('picks up a rotated token file after a 401, without a restart', async () => {
+    const { authority, harness } = await setup();
+    await writeFile(harness.tokenFile, 'pw_sidecar_stale');
+    const issued = await authority.issue({ service: SERVICE, port: 'api', number: 8443 });
+    const sync = await harness.start({ backoff: { floorMs: 10, ceilingMs: 50 } });
+    await waitFor(() => harness.logs.some((line) => line.code === 'unauthenticated'), { what: 'a 401' });
+    expect(sync.authorityReachable).toBe(false);
+    await writeFile(harness.tokenFile, authority.sidecarToken(SERVICE));
+    await waitFor(() => sync.get('api')?.claims.jti === issued.jti, { what: 'the license' });
+  });
+
+  it('applies a reloaded port list at once: known licenses for new ports, removals announced', async () => {
+    const { authority, harness } = await setup();
+    await authority.issue({ service: SERVICE, port: 'api', number: 8443 });
+    const admin = await authority.issue({ service: SERVICE, port: 'admin', number: 8444 });
+    const sync = await harness.start();
+    await waitFor(() => sync.get('api'), { what: 'the api license' });
+    expect(sync.get('admin')).toBeUndefined();
+    expect(await harness.metric('portwarden_license_rejected_total')).toBeUndefined();
+
+    const changes: LicenseChange[] = [];
+    sync.onChange((change) => changes.push(change));
+    await sync.updatePorts([API_PORT, { name: 'admin', listenPort: 8444 }]);
+    expect(sync.get('admin')?.claims.jti).toBe(admin.jti);
+    await sync.updatePorts([{ name: 'admin', listenPort: 8444 }]);
+    expect(sync.get('api')).toBeUndefined();
+    expect(changes.map((change) => [change.portName, change.current?.claims.lid])).toEqual([
+      ['admin', admin.lid],
+      ['api', undefined],
+    ]);
+    expect(sync.status('api').health).toBe('missing');
+  });
+
+  it('fetches a rotated key on first sight of its kid, and unknown kids at most once per cool-down', async () => {
+    const { clock, authority, harness } = await setup();
+    const sync = await harness.start();
+    await waitFor(() => sync.authorityReachable, { what: 'the first sync' });
+    expect(authority.jwksFetches).toBe(1);
+
+    await authority.rotateKey();
+    const rotated = await authority.issue({ service: SERVICE, port: 'api', number: 8443 });
+    await waitFor(() => sync.get('api')?.claims.jti === rotated.jti, { what: 'the license signed with the new key' });
+    expect(authority.jwksFetches).toBe(2);
+
+    const forged = () => authority.mint({ service: SERVICE, port: 'api', number: 8443, forge: 'unknown-kid' });
+    authority.publish(SERVICE, 'forged-1', await forged());
+    await waitFor(async () => (await harness.metric('portwarden_license_rejected_total', { reason: 'kid' })) === 1, { what: 'a kid refusal' });
+    expect(authority.jwksFetches).toBe(2);
+    clock.advance(30_000);
+    authority.publish(SERVICE, 'forged-2', await forged());
+    await waitFor(async () => (await harness.metric('portwarden_license_rejected_total', { reason: 'kid' })) === 2, { what: 'a second kid refusal' });
+    expect(authority.jwksFetches).toBe(3);
+  });
+});

@@ -1,0 +1,60 @@
+import { createLocalJWKSet } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../src/shared/clock.ts';
+import { verifyLicense, type VerifyTarget } from '../../../src/sidecar/license-verifier.ts';
+import { FakeAuthority } from '../../helpers/fake-authority.ts';
+
+const clock = new ManualClock();
+let authority: FakeAuthority;
+beforeAll(async () => {
+  authority = await FakeAuthority.start({ clock });
+});
+afterAll(() => authority.close());
+
+const target = (ports: Record<string, number>): VerifyTarget => ({
+  service: 'payments',
+  ports: new Map(Object.entries(ports)),
+  issuer: 'portwarden-authority',
+  clockToleranceMs: 30_000,
+});
+const keys = () => createLocalJWKSet(authority.jwks);
+
+describe('verifyLicense', () => {
+  it('accepts a genuine token and compiles its claims', async () => {
+    const token = await authority.mint({ service: 'payments', port: 'api', number: 8443, allow: ['spiffe://corp/ns/a/*'] });
+    const verdict = await verifyLicense(token, keys(), target({ api: 8443 }), clock);
+    expect(verdict).toMatchObject({ ok: true, portName: 'api', license: { revoked: false, allowPrefixes: ['spiffe://corp/ns/a/'] } });
+  });
+
+  it('skips the number check for a port listening on 0, and checks it otherwise', async () => {
+    const token = await authority.mint({ service: 'payments', port: 'api', number: 20001 });
+    expect((await verifyLicense(token, keys(), target({ api: 0 }), clock)).ok).toBe(true);
+    expect(await verifyLicense(token, keys(), target({ api: 8443 }), clock)).toMatchObject({ ok: false, reason: 'port', portName: 'api' });
+  });
+
+  it("leaves this service's tokens for ports it does not configure unapplied, without a refusal", async () => {
+    const token = await authority.mint({ service: 'payments', port: 'grpc', number: 9000 });
+    expect(await verifyLicense(token, keys(), target({ api: 8443 }), clock)).toEqual({ ok: false, unconfigured: true, portName: 'grpc' });
+  });
+
+  it('refuses a token without kid, and garbage, by reason', async () => {
+    const token = await authority.mint({ service: 'payments', port: 'api', number: 8443, header: { kid: '' } });
+    expect(await verifyLicense(token, keys(), target({ api: 8443 }), clock)).toMatchObject({ ok: false, reason: 'kid' });
+    expect(await verifyLicense('not.a.jwt', keys(), target({ api: 8443 }), clock)).toMatchObject({ ok: false, reason: 'malformed' });
+  });
+
+  it('tolerates bounded skew on nbf and exp', async () => {
+    const early = await authority.mint({ service: 'payments', port: 'api', number: 8443, nbfOffsetMs: 20_000 });
+    expect((await verifyLicense(early, keys(), target({ api: 8443 }), clock)).ok).toBe(true);
+    const tooEarly = await authority.mint({ service: 'payments', port: 'api', number: 8443, nbfOffsetMs: 60_000 });
+    expect(await verifyLicense(tooEarly, keys(), target({ api: 8443 }), clock)).toMatchObject({ ok: false, reason: 'nbf' });
+  });
+
+  it('loads an expired cached token only when told to (last-known-good), so the decision can say expired', async () => {
+    const token = await authority.mint({ service: 'payments', port: 'api', number: 8443, iatOffsetMs: -7_200_000, ttlMs: 3_600_000 });
+    expect(await verifyLicense(token, keys(), target({ api: 8443 }), clock)).toMatchObject({ ok: false, reason: 'exp' });
+    expect(await verifyLicense(token, keys(), target({ api: 8443 }), clock, { allowExpired: true })).toMatchObject({ ok: true });
+    const forged = await authority.mint({ service: 'payments', port: 'api', number: 8443, iatOffsetMs: -7_200_000, forge: 'tampered' });
+    expect(await verifyLicense(forged, keys(), target({ api: 8443 }), clock, { allowExpired: true })).toMatchObject({ ok: false, reason: 'signature' });
+  });
+});
