@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { base64url, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { systemClock, type Clock } from '../../src/shared/clock.ts';
@@ -55,6 +56,8 @@ export interface FakeAuthorityOptions {
   issuer?: string;
   /** The clock minted times are taken from; share the sidecar's `ManualClock`. */
   clock?: Clock;
+  /** Serve https with this certificate and key (PEM text) instead of http. */
+  tls?: { cert: string; key: string };
 }
 
 interface SigningKey {
@@ -93,6 +96,7 @@ const json = (res: ServerResponse, status: number, body: unknown, headers: Recor
 export class FakeAuthority {
   readonly issuer: string;
   readonly #clock: Clock;
+  readonly #tls: FakeAuthorityOptions['tls'];
   #keys: SigningKey[] = [];
   #server: Server | undefined;
   #port = 0;
@@ -109,6 +113,7 @@ export class FakeAuthority {
   private constructor(options: FakeAuthorityOptions) {
     this.issuer = options.issuer ?? 'portwarden-authority';
     this.#clock = options.clock ?? systemClock;
+    this.#tls = options.tls;
   }
 
   /** Generates a signing key and listens on 127.0.0.1, port 0. */
@@ -119,9 +124,9 @@ export class FakeAuthority {
     return authority;
   }
 
-  /** `http://127.0.0.1:<port>`; the same across stop and restart. */
+  /** `http://127.0.0.1:<port>` (https with `tls`); the same across stop and restart. */
   get url(): string {
-    return `http://127.0.0.1:${this.#port}`;
+    return `${this.#tls ? 'https' : 'http'}://127.0.0.1:${this.#port}`;
   }
 
   /** The kid new tokens are signed with. */
@@ -274,7 +279,8 @@ export class FakeAuthority {
   /** Listens again, on the same port once it has one. */
   async restart(): Promise<void> {
     if (this.#server) return;
-    const server = createServer((req, res) => this.#handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.#handle(req, res);
+    const server: Server = this.#tls ? createTlsServer(this.#tls, handler) : createServer(handler);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.#port, '127.0.0.1', () => resolve());
