@@ -21,6 +21,7 @@ export const errorCodes = {
   port_out_of_range: { status: 409, summary: 'the port number is outside every range allowed for the request' },
   port_taken: { status: 409, summary: 'the port number is already assigned or cooling down' },
   range_exhausted: { status: 409, summary: 'no free number is left in the allowed ranges' },
+  listen_failed: { status: 500, summary: 'a listener could not bind its address (in use, not permitted)' },
   authority_unreachable: { status: 503, summary: 'the authority could not be reached' },
   authority_bad_response: { status: 502, summary: 'the authority answered outside its contract (status or body)' },
   unavailable: { status: 503, summary: 'the service is starting or shutting down' },

@@ -1,0 +1,259 @@
+import type { Socket } from 'node:net';
+import type { HostPort } from '../shared/address.ts';
+import type { PortConfig } from '../shared/config/sidecar-schema.ts';
+import type { CloseReason } from './access-record.ts';
+import type { Origin } from './identity/identity.ts';
+import type { UpstreamConnector } from './upstream.ts';
+
+/** What a connection needs from the port that accepted it. */
+export interface ConnectionOwner {
+  readonly port: PortConfig;
+  readonly connector: UpstreamConnector;
+  readonly upstreamTarget: HostPort;
+  /** Called once, after both sockets have closed. */
+  connectionClosed(conn: Connection): void;
+}
+
+const kConnection = Symbol('portwarden.connection');
+
+/**
+ * A socket of a connection, tagged with it. The event handlers below are shared module-level
+ * functions that find their connection through the tag, so a connection costs no closures.
+ */
+type Side = Socket & { [kConnection]?: Connection };
+
+/**
+ * One admitted connection: the caller's stream and the upstream socket, forwarded both ways
+ * with backpressure (a side is paused while the other's write buffer is full), half-close
+ * forwarded each way, and an abortive close (RST) on one side passed on to the other.
+ *
+ * Timeouts: `connect` while the upstream connects, `idle` while no byte moves either way (the
+ * caller's socket sees both directions), and `half_close` as a deadline once one side has
+ * ended, so a half-open connection cannot linger (as ghostunnel's close timeout).
+ */
+export class Connection {
+  readonly id: number;
+  readonly owner: ConnectionOwner;
+  readonly client: Side;
+  upstream: Side | undefined;
+  readonly identity: string | undefined;
+  readonly origin: Origin;
+  /** The license that admitted the connection, and its `exp` then (renewals keep the `lid`). */
+  readonly lid: string;
+  readonly expMs: number;
+  /** Injected-clock time of admission. */
+  readonly startedAt: number;
+  bytesIn = 0;
+  bytesOut = 0;
+  /** Bytes already added to the byte counters; the rest is added on the next flush. */
+  countedIn = 0;
+  countedOut = 0;
+  connected = false;
+  /** Set by the side that ended first in an orderly close. */
+  endedFirst: 'client' | 'upstream' | undefined;
+  /** Set when the connection was cut (error, timeout, revocation, shutdown). */
+  cutReason: CloseReason | undefined;
+  /** The upstream's error code when it could not be reached (ECONNREFUSED, ETIMEDOUT, ...). */
+  upstreamErrorCode: string | undefined;
+  #preamble: Buffer | undefined;
+  #clientEnded = false;
+  #upstreamEnded = false;
+  #clientClosed = false;
+  #upstreamClosed = false;
+  #finished = false;
+  #halfCloseTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    owner: ConnectionOwner,
+    id: number,
+    client: Socket,
+    identity: string | undefined,
+    origin: Origin,
+    lid: string,
+    expMs: number,
+    startedAt: number,
+  ) {
+    this.owner = owner;
+    this.id = id;
+    this.client = client;
+    this.identity = identity;
+    this.origin = origin;
+    this.lid = lid;
+    this.expMs = expMs;
+    this.startedAt = startedAt;
+  }
+
+  /** Why the connection ended, once it has. */
+  get closeReason(): CloseReason {
+    return this.cutReason ?? this.endedFirst ?? 'client';
+  }
+
+  /** Starts the upstream connect; bytes flow once it is up. `preamble` is written upstream first. */
+  open(preamble: Buffer | undefined): void {
+    const client = this.client;
+    client[kConnection] = this;
+    client.on('error', onSideError);
+    client.on('close', onSideClose);
+    this.#preamble = preamble;
+    const { connector, upstreamTarget, port } = this.owner;
+    const upstream: Side = connector.connect(upstreamTarget);
+    this.upstream = upstream;
+    upstream[kConnection] = this;
+    upstream.on(connector.readyEvent, onUpstreamReady);
+    upstream.on('error', onSideError);
+    upstream.on('close', onSideClose);
+    if (port.timeouts.connect > 0) {
+      upstream.setTimeout(port.timeouts.connect);
+      upstream.on('timeout', onConnectTimeout);
+    }
+  }
+
+  /** Cuts both sides at once (RST where possible): nothing more is delivered. */
+  destroy(reason: CloseReason): void {
+    this.cutReason ??= reason;
+    abort(this.client);
+    if (this.upstream) abort(this.upstream);
+  }
+
+  /** Starts forwarding once the upstream is reachable. */
+  ready(): void {
+    const client = this.client;
+    const upstream = this.upstream as Side;
+    this.connected = true;
+    upstream.setTimeout(0);
+    upstream.removeListener('timeout', onConnectTimeout);
+    if (client.destroyed) return; // the close handler cuts the upstream
+    if (this.#preamble) upstream.write(this.#preamble);
+    this.#preamble = undefined;
+    client.on('data', onClientData);
+    client.on('end', onClientEnd);
+    client.on('drain', onClientDrain);
+    upstream.on('data', onUpstreamData);
+    upstream.on('end', onUpstreamEnd);
+    upstream.on('drain', onUpstreamDrain);
+    const idle = this.owner.port.timeouts.idle;
+    if (idle > 0) {
+      client.setTimeout(idle);
+      client.on('timeout', onIdleTimeout);
+    }
+  }
+
+  sideEnded(side: Side): void {
+    if (side === this.client) {
+      this.#clientEnded = true;
+      this.endedFirst ??= 'client';
+      this.upstream?.end();
+    } else {
+      this.#upstreamEnded = true;
+      this.endedFirst ??= 'upstream';
+      this.client.end();
+    }
+    if (this.#clientEnded && this.#upstreamEnded) {
+      clearTimeout(this.#halfCloseTimer);
+    } else if (this.#halfCloseTimer === undefined && this.owner.port.timeouts.half_close > 0) {
+      this.#halfCloseTimer = setTimeout(onHalfCloseTimeout, this.owner.port.timeouts.half_close, this);
+    }
+  }
+
+  sideFailed(side: Side, err: NodeJS.ErrnoException): void {
+    if (side === this.upstream && !this.connected) {
+      this.upstreamErrorCode ??= err.code ?? 'error';
+      this.cutReason ??= 'upstream_error';
+      this.client.destroy();
+      return;
+    }
+    this.cutReason ??= side === this.client ? 'client_reset' : 'upstream_reset';
+    // an abortive close on one side is passed on as one, so the peer sees an error, not a clean EOF
+    const other = side === this.client ? this.upstream : this.client;
+    if (other) abort(other);
+  }
+
+  sideClosed(side: Side): void {
+    if (side === this.client) this.#clientClosed = true;
+    else this.#upstreamClosed = true;
+    const other = side === this.client ? this.upstream : this.client;
+    // a side that went away without finishing both directions leaves nothing to deliver to
+    if (other && !other.destroyed && !(side.readableEnded && side.writableFinished)) other.destroy();
+    if (this.#clientClosed && (this.upstream === undefined || this.#upstreamClosed)) this.#finish();
+  }
+
+  #finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    clearTimeout(this.#halfCloseTimer);
+    this.owner.connectionClosed(this);
+  }
+}
+
+function abort(socket: Socket): void {
+  if (socket.destroyed) return;
+  if (socket.connecting) {
+    socket.destroy();
+    return;
+  }
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    socket.destroy(); // not a TCP handle (e.g. TLS): a plain close
+  }
+}
+
+function onClientData(this: Side, chunk: Buffer): void {
+  const conn = this[kConnection] as Connection;
+  conn.bytesIn += chunk.length;
+  if (!(conn.upstream as Side).write(chunk)) this.pause();
+}
+
+function onUpstreamData(this: Side, chunk: Buffer): void {
+  const conn = this[kConnection] as Connection;
+  conn.bytesOut += chunk.length;
+  if (!conn.client.write(chunk)) this.pause();
+}
+
+function onClientDrain(this: Side): void {
+  (this[kConnection] as Connection).upstream?.resume();
+}
+
+function onUpstreamDrain(this: Side): void {
+  (this[kConnection] as Connection).client.resume();
+}
+
+function onUpstreamReady(this: Side): void {
+  (this[kConnection] as Connection).ready();
+}
+
+function onClientEnd(this: Side): void {
+  (this[kConnection] as Connection).sideEnded(this);
+}
+
+function onUpstreamEnd(this: Side): void {
+  (this[kConnection] as Connection).sideEnded(this);
+}
+
+function onSideError(this: Side, err: NodeJS.ErrnoException): void {
+  (this[kConnection] as Connection).sideFailed(this, err);
+}
+
+function onSideClose(this: Side): void {
+  (this[kConnection] as Connection).sideClosed(this);
+}
+
+function onConnectTimeout(this: Side): void {
+  const conn = this[kConnection] as Connection;
+  conn.upstreamErrorCode ??= 'ETIMEDOUT';
+  conn.cutReason ??= 'upstream_error';
+  this.destroy();
+  conn.client.destroy();
+}
+
+function onIdleTimeout(this: Side): void {
+  const conn = this[kConnection] as Connection;
+  conn.cutReason ??= 'idle_timeout';
+  // nothing is in flight after an idle period: an orderly close is enough
+  conn.client.destroy();
+  conn.upstream?.destroy();
+}
+
+function onHalfCloseTimeout(conn: Connection): void {
+  conn.destroy('half_close_timeout');
+}

@@ -1,0 +1,403 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { formatHostPort, type HostPort } from '../shared/address.ts';
+import type { Clock } from '../shared/clock.ts';
+import type { PortConfig } from '../shared/config/sidecar-schema.ts';
+import type { Logger } from '../shared/logger.ts';
+import { unmapIPv4 } from '../shared/cidr.ts';
+import type { AccessHook, AccessRecord, CloseReason } from './access-record.ts';
+import { closedByProxy } from './access-record.ts';
+import { Connection, type ConnectionOwner } from './connection.ts';
+import { decide, type DecisionContext, type DenyReason } from './decide.ts';
+import type { IdentityResolver, InboundResult, Origin } from './identity/identity.ts';
+import type { PortIdentity } from './identity/resolver-factory.ts';
+import type { LicenseChange, LicenseSource } from './license-source.ts';
+import type { CachedLicense } from './license.ts';
+import type { SidecarMetrics } from './metrics.ts';
+import { encodeProxyV2Header } from './upstream-proxy-header.ts';
+import { keepAliveInitialDelay, type UpstreamConnector } from './upstream.ts';
+
+export interface PortListenerOptions {
+  port: PortConfig;
+  identity: PortIdentity;
+  licenses: LicenseSource;
+  clock: Clock;
+  /** The authority's `clock_tolerance`, applied to `nbf`. */
+  clockToleranceMs: number;
+  logger: Logger;
+  metrics: SidecarMetrics;
+  onAccess?: AccessHook | undefined;
+}
+
+type CounterChild = { inc(value?: number): void };
+
+// accept back-off after EMFILE/ENFILE and the like: doubled per failure, capped
+const minBackoffMs = 10;
+const maxBackoffMs = 1_000;
+
+let connectionSeq = 0;
+
+/**
+ * One configured port: a `node:net` server that resolves each caller's identity, decides on
+ * the cached license and then forwards to the upstream, or refuses by closing. The connection
+ * cap is enforced by the server itself (`maxConnections`), before any identity or upstream
+ * work. Tracks its open connections with the license that admitted them, so a revocation or
+ * expiry can close them.
+ */
+export class PortListener implements ConnectionOwner {
+  readonly port: PortConfig;
+  readonly name: string;
+  readonly upstreamTarget: HostPort;
+  connector: UpstreamConnector;
+  /** Open, admitted connections. */
+  readonly connections = new Set<Connection>();
+  readonly #server: Server;
+  readonly #licenses: LicenseSource;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #metrics: SidecarMetrics;
+  readonly #onAccess: AccessHook | undefined;
+  readonly #decision: DecisionContext;
+  readonly #preambleV2: boolean;
+  #resolver: IdentityResolver;
+  #address: HostPort | undefined;
+  #accepting = false;
+  #closing = false;
+  #closed: Promise<void> | undefined;
+  #backoffMs = 0;
+  #backoffTimer: NodeJS.Timeout | undefined;
+  #resuming = false;
+  #drainWaiters: (() => void)[] = [];
+  // metric children, resolved once: label lookups are not free on the hot path
+  readonly #allowed: CounterChild;
+  readonly #denied = new Map<DenyReason, CounterChild>();
+  readonly #active: { inc(): void; dec(): void; set(value: number): void };
+  readonly #bytesIn: CounterChild;
+  readonly #bytesOut: CounterChild;
+  readonly #duration: { observe(value: number): void };
+
+  constructor(options: PortListenerOptions) {
+    const { port, metrics } = options;
+    this.port = port;
+    this.name = port.name;
+    this.upstreamTarget = port.upstream;
+    this.#resolver = options.identity.resolver;
+    this.connector = options.identity.connector;
+    this.#licenses = options.licenses;
+    this.#clock = options.clock;
+    this.#log = options.logger.child({ port: port.name });
+    this.#metrics = metrics;
+    this.#onAccess = options.onAccess;
+    this.#preambleV2 = port.upstream_proxy_protocol === 'v2';
+    this.#decision = { now: 0, clockToleranceMs: options.clockToleranceMs, expiryGraceMs: port.expiry_grace, authorityReachable: true };
+    this.#allowed = metrics.connectionsTotal.labels(port.name, 'allow', '');
+    this.#allowed.inc(0);
+    this.#active = metrics.connectionsActive.labels(port.name);
+    this.#active.set(0);
+    this.#bytesIn = metrics.bytesTotal.labels(port.name, 'in');
+    this.#bytesIn.inc(0);
+    this.#bytesOut = metrics.bytesTotal.labels(port.name, 'out');
+    this.#bytesOut.inc(0);
+    metrics.connectionDuration.zero({ port: port.name });
+    this.#duration = metrics.connectionDuration.labels(port.name);
+
+    this.#server = createServer({ allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay });
+    this.#server.maxConnections = port.max_connections;
+    this.#server.on('connection', this.#onConnection);
+    this.#server.on('drop', this.#onDrop);
+    this.#server.on('error', this.#onServerError);
+  }
+
+  /** The bound address (port 0 resolved), once listening. */
+  get address(): HostPort | undefined {
+    return this.#address;
+  }
+
+  get accepting(): boolean {
+    return this.#accepting;
+  }
+
+  /** Binds the listener; rejects with the OS error (EADDRINUSE, EACCES, ...). */
+  async listen(): Promise<HostPort> {
+    const { host, port } = this.#address ?? this.port.listen;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      this.#server.once('error', onError);
+      this.#server.listen({ host, port }, () => {
+        this.#server.off('error', onError);
+        resolve();
+      });
+    });
+    const bound = this.#server.address();
+    if (bound && typeof bound === 'object') this.#address = { host: bound.address, port: bound.port };
+    this.#accepting = true;
+    return this.#address as HostPort;
+  }
+
+  /** Swaps the identity pieces for new connections (e.g. `identities` changed); open ones keep theirs. */
+  setIdentity(identity: PortIdentity): Promise<void> {
+    const previous = this.#resolver;
+    this.#resolver = identity.resolver;
+    this.connector = identity.connector;
+    return previous === identity.resolver ? Promise.resolve() : previous.close();
+  }
+
+  /** Re-reads the resolver's key material, where it has any. */
+  async reloadIdentity(): Promise<void> {
+    await this.#resolver.reload?.();
+  }
+
+  /** Stops accepting; open connections continue. */
+  stopAccepting(): void {
+    this.#closing = true;
+    clearTimeout(this.#backoffTimer);
+    this.#backoffTimer = undefined;
+    if (this.#accepting) this.#server.close();
+    this.#accepting = false;
+  }
+
+  /** Resolves once every open connection has closed. */
+  drained(): Promise<void> {
+    if (this.connections.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  /** Cuts every open connection. */
+  destroyAll(reason: CloseReason): void {
+    for (const conn of this.connections) conn.destroy(reason);
+  }
+
+  /** Stops accepting, cuts what is open, releases the resolver. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.stopAccepting();
+      this.destroyAll('shutdown');
+      await this.drained();
+      await this.#resolver.close();
+    })();
+    return this.#closed;
+  }
+
+  /** Applies `on_revoke` when the license that admitted open connections is revoked. */
+  licenseChanged(change: LicenseChange): void {
+    const current = change.current;
+    if (!current?.revoked || this.port.on_revoke !== 'close') return;
+    const closed = this.#cut(current.claims.lid, 'revoked');
+    if (closed > 0) this.#log.info({ lid: current.claims.lid, closed }, 'license revoked: open connections closed');
+  }
+
+  /**
+   * Periodic pass: closes connections that outlived their license (`exp`, plus `expiry_grace`
+   * while the authority is unreachable; renewals under the same `lid` extend it) or whose
+   * revocation was missed, and adds the bytes moved since the last pass to the counters.
+   */
+  sweep(now: number): void {
+    const license = this.#licenses.get(this.name);
+    const grace = this.#licenses.authorityReachable ? 0 : this.port.expiry_grace;
+    const enforce = this.port.on_revoke === 'close';
+    for (const conn of this.connections) {
+      this.#flushBytes(conn);
+      if (!enforce) continue;
+      const current = license !== undefined && license.claims.lid === conn.lid ? license : undefined;
+      if (current?.revoked) conn.destroy('revoked');
+      else if (now >= (current?.expMs ?? conn.expMs) + grace) conn.destroy('expired');
+    }
+  }
+
+  #cut(lid: string, reason: CloseReason): number {
+    let closed = 0;
+    for (const conn of this.connections) {
+      if (conn.lid !== lid) continue;
+      conn.destroy(reason);
+      closed++;
+    }
+    return closed;
+  }
+
+  readonly #onConnection = (socket: Socket): void => {
+    this.#backoffMs = 0;
+    const result = this.#resolver.resolve(socket);
+    if (result instanceof Promise) {
+      result.then(
+        (resolved) => this.#admit(socket, resolved),
+        (err: unknown) => {
+          this.#log.warn({ err }, 'identity resolver failed');
+          socket.destroy();
+        },
+      );
+    } else {
+      this.#admit(socket, result as InboundResult);
+    }
+  };
+
+  #admit(socket: Socket, result: InboundResult): void {
+    if (!result.ok) {
+      this.#metrics.handshakeFailuresTotal.inc({ port: this.name, failure: result.failure });
+      this.#log.debug({ failure: result.failure, detail: result.detail }, 'handshake failed');
+      socket.destroy();
+      return;
+    }
+    // resolvers hand back the socket itself or the TLS socket wrapping it
+    const stream = result.stream as Socket;
+    if (stream.destroyed || this.#closing) {
+      stream.destroy();
+      return;
+    }
+    const now = this.#clock.now();
+    const license = this.#licenses.get(this.name);
+    const ctx = this.#decision;
+    ctx.now = now;
+    ctx.authorityReachable = this.#licenses.authorityReachable;
+    const decision = decide(license, result.identity, ctx);
+    if (!decision.allow) {
+      stream.destroy();
+      this.#deny(decision.reason, result.identity, result.origin);
+      return;
+    }
+    const { claims, expMs } = license as CachedLicense;
+    const lid = claims.lid;
+    this.#allowed.inc();
+    this.#active.inc();
+    const conn = new Connection(this, ++connectionSeq, stream, result.identity, result.origin, lid, expMs, now);
+    this.connections.add(conn);
+    let preamble = result.head;
+    if (this.#preambleV2) {
+      const header = encodeProxyV2Header(result.origin, { address: socket.localAddress ?? '', port: socket.localPort ?? 0 });
+      preamble = preamble ? Buffer.concat([header, preamble]) : header;
+    }
+    conn.open(preamble);
+  }
+
+  #deny(reason: DenyReason, identity: string | undefined, origin: Origin): void {
+    let counter = this.#denied.get(reason);
+    if (!counter) {
+      counter = this.#metrics.connectionsTotal.labels(this.name, 'deny', reason);
+      this.#denied.set(reason, counter);
+    }
+    counter.inc();
+    this.#record({
+      time: this.#clock.now(),
+      conn: ++connectionSeq,
+      port: this.name,
+      identity,
+      origin: formatHostPort({ host: origin.address, port: origin.port }),
+      originAddress: origin.address,
+      decision: 'deny',
+      reason,
+      lid: undefined,
+      bytesIn: 0,
+      bytesOut: 0,
+      durationMs: 0,
+      closeReason: undefined,
+    });
+  }
+
+  /** Over `max_connections`: the server closed the socket before we saw it. */
+  readonly #onDrop = (data?: { remoteAddress?: string; remotePort?: number }): void => {
+    this.#deny('max_connections', undefined, { address: unmapIPv4(data?.remoteAddress ?? ''), port: data?.remotePort ?? 0 });
+  };
+
+  connectionClosed(conn: Connection): void {
+    this.connections.delete(conn);
+    this.#active.dec();
+    this.#flushBytes(conn);
+    const now = this.#clock.now();
+    const durationMs = Math.max(0, now - conn.startedAt);
+    this.#duration.observe(durationMs / 1000);
+    const closeReason = conn.closeReason;
+    if (closedByProxy.has(closeReason)) this.#metrics.connectionsClosedTotal.inc({ port: this.name, reason: closeReason });
+    if (conn.upstreamErrorCode !== undefined) {
+      this.#metrics.upstreamErrorsTotal.inc({ port: this.name, code: conn.upstreamErrorCode });
+    }
+    this.#record({
+      time: now,
+      conn: conn.id,
+      port: this.name,
+      identity: conn.identity,
+      origin: formatHostPort({ host: conn.origin.address, port: conn.origin.port }),
+      originAddress: conn.origin.address,
+      decision: 'allow',
+      reason: undefined,
+      lid: conn.lid,
+      bytesIn: conn.bytesIn,
+      bytesOut: conn.bytesOut,
+      durationMs,
+      closeReason,
+    });
+    if (this.connections.size === 0 && this.#drainWaiters.length > 0) {
+      const waiters = this.#drainWaiters;
+      this.#drainWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  #flushBytes(conn: Connection): void {
+    if (conn.bytesIn !== conn.countedIn) {
+      this.#bytesIn.inc(conn.bytesIn - conn.countedIn);
+      conn.countedIn = conn.bytesIn;
+    }
+    if (conn.bytesOut !== conn.countedOut) {
+      this.#bytesOut.inc(conn.bytesOut - conn.countedOut);
+      conn.countedOut = conn.bytesOut;
+    }
+  }
+
+  /** One log line per connection, and the hook; the port is bound in the child logger. */
+  #record(record: AccessRecord): void {
+    const { conn, identity, origin, decision, reason, lid, bytesIn, bytesOut, durationMs, closeReason } = record;
+    this.#log.info({ conn, identity, origin, decision, reason, lid, bytesIn, bytesOut, durationMs, closeReason }, 'access');
+    if (this.#onAccess) {
+      try {
+        this.#onAccess(record);
+      } catch (err) {
+        this.#log.error({ err }, 'access hook failed');
+      }
+    }
+  }
+
+  readonly #onServerError = (err: NodeJS.ErrnoException): void => {
+    if (err.syscall === 'accept') this.#acceptFailed(err);
+    else if (this.#resuming) this.#resumeFailed(err);
+    else this.#log.error({ err }, 'listener error');
+  };
+
+  /**
+   * Accept failed (EMFILE, ENFILE, ENOBUFS, ...): count it and stop accepting for a while,
+   * doubling the pause per failure, instead of spinning on a socket that cannot be served.
+   * The listening socket is closed meanwhile, so callers are refused rather than left queued.
+   */
+  #acceptFailed(err: NodeJS.ErrnoException): void {
+    this.#metrics.acceptErrorsTotal.inc({ port: this.name, code: err.code ?? 'unknown' });
+    if (!this.#accepting || this.#closing) return;
+    this.#backoffMs = Math.min(maxBackoffMs, Math.max(minBackoffMs, this.#backoffMs * 2));
+    this.#log.warn({ code: err.code, backoffMs: this.#backoffMs }, 'accept failed: pausing accepts');
+    this.#accepting = false;
+    this.#server.close();
+    this.#scheduleResume();
+  }
+
+  /** Re-binding failed too (still out of descriptors): wait longer and try again. */
+  #resumeFailed(err: NodeJS.ErrnoException): void {
+    this.#resuming = false;
+    this.#metrics.acceptErrorsTotal.inc({ port: this.name, code: err.code ?? 'unknown' });
+    this.#backoffMs = Math.min(maxBackoffMs, Math.max(minBackoffMs, this.#backoffMs * 2));
+    if (!this.#closing) this.#scheduleResume();
+  }
+
+  #scheduleResume(): void {
+    this.#backoffTimer = setTimeout(() => {
+      this.#backoffTimer = undefined;
+      if (this.#closing) return;
+      const { host, port } = this.#address ?? this.port.listen;
+      this.#resuming = true;
+      this.#server.listen({ host, port }, () => {
+        this.#resuming = false;
+        if (this.#closing) {
+          this.#server.close();
+          return;
+        }
+        this.#accepting = true;
+        this.#log.info({ listen: formatHostPort({ host, port }) }, 'accepting again');
+      });
+    }, this.#backoffMs);
+  }
+}
