@@ -103,7 +103,7 @@ export class Authority {
       });
       renewer.start();
       state.ready = true;
-      logger.info({ url, issuer: config.issuer, data_dir: config.data_dir }, 'authority listening');
+      logger.info({ url, issuer: config.issuer, data_dir: config.data_dir, admin_token_file: bootstrap.file ?? null }, 'authority listening');
       return new Authority({ url, adminTokenFile: bootstrap.file, context, server, renewer, state });
     } catch (err) {
       await server?.close(0);

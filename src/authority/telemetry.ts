@@ -22,8 +22,8 @@ const recordSchema = z.looseObject({
   decision: z.enum(['allow', 'deny']).optional(),
 });
 
-/** `POST /v1/telemetry`. */
-export const telemetryBatchSchema = z.strictObject({
+/** `POST /v1/telemetry`; further fields (`sent_at`, ...) are accepted and ignored. */
+export const telemetryBatchSchema = z.looseObject({
   batch_id: z.string().min(1).max(200),
   /** Only needed when an admin token posts; a sidecar token implies its service. */
   service: name.optional(),

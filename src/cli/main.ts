@@ -5,6 +5,11 @@ import { ConfigError, formatIssue } from '../shared/config/load.ts';
 /** argv -> command. Commands load lazily so `portwarden --help` stays fast. */
 const commands: Record<string, () => Promise<Command>> = {
   config: async () => (await import('./commands/config.ts')).configCommand,
+  authority: async () => (await import('./commands/authority.ts')).authorityCommand,
+  licenses: async () => (await import('./commands/licenses.ts')).licensesCommand,
+  tokens: async () => (await import('./commands/tokens.ts')).tokensCommand,
+  keys: async () => (await import('./commands/keys.ts')).keysCommand,
+  audit: async () => (await import('./commands/audit.ts')).auditCommand,
 };
 
 function help(): string {

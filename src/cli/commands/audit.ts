@@ -1,0 +1,53 @@
+import type { AuditView } from '../../authority/audit.ts';
+import { PortwardenError } from '../../shared/errors.ts';
+import { apiOptions, outputFormat, parseCommandArgs } from '../args.ts';
+import { withApiClient } from '../api-client.ts';
+import type { Command } from '../command.ts';
+import { printJson, printTable } from '../output.ts';
+
+const usage = `Usage: portwarden audit [--since 1h|ISO] [--actor ID] [--target T] [--action A] [--limit N]
+
+Every change the authority made, oldest first: who (token id, or "system" for the
+renewer and scheduled rotation), what, to which target, when. --target matches exactly,
+or as a prefix when it ends in * (e.g. "license/*"). --format json includes the before
+and after state of each change.
+
+Options:
+  --authority URL     default $PORTWARDEN_AUTHORITY, then http://127.0.0.1:7400
+  --format table|json
+  -h, --help
+The admin token is read from $PORTWARDEN_TOKEN. Exit 0 done, 1 refused, 2 bad input.`;
+
+export const auditCommand: Command = {
+  summary: 'show the audit log',
+  usage,
+  async run(ctx) {
+    const { values, positionals } = parseCommandArgs(ctx.argv, {
+      ...apiOptions,
+      since: { type: 'string' },
+      actor: { type: 'string' },
+      target: { type: 'string' },
+      action: { type: 'string' },
+      limit: { type: 'string' },
+    });
+    if (values.help) {
+      ctx.stdout.write(`${usage}\n`);
+      return 0;
+    }
+    const format = outputFormat(values.format);
+    if (positionals.length > 0) throw new PortwardenError('usage', `unexpected argument "${positionals[0]}"`);
+    const { entries } = await withApiClient(ctx.env, values.authority, (client) =>
+      client.get<{ entries: AuditView[] }>('/v1/audit', {
+        since: values.since,
+        actor: values.actor,
+        target: values.target,
+        action: values.action,
+        limit: values.limit,
+      }),
+    );
+    if (format === 'json') printJson(ctx.stdout, { entries });
+    else if (entries.length === 0) ctx.stdout.write('no entries\n');
+    else printTable(ctx.stdout, entries, { at: 'AT', actor: 'ACTOR', action: 'ACTION', target: 'TARGET' });
+    return 0;
+  },
+};
