@@ -1,20 +1,18 @@
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { decodeProtectedHeader } from 'jose';
-import { LRUCache } from 'lru-cache';
 import type { Dispatcher } from 'undici';
 import { systemClock, type Clock } from '../shared/clock.ts';
 import type { SidecarConfig, PortConfig } from '../shared/config/sidecar-schema.ts';
 import { isPortwardenError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
-import { AuthorityClient, type LicenseListing } from './authority-client.ts';
+import { AuthorityClient } from './authority-client.ts';
 import { JwksStore } from './jwks-store.ts';
 import { LastKnownGood } from './last-known-good.ts';
 import type { CachedLicense } from './license.ts';
 import { LicenseCache } from './license-cache.ts';
+import { LicenseIntake, type ListedToken } from './license-intake.ts';
 import { assessLicense, forgetLicenseMetrics, reportLicenseMetrics } from './license-health.ts';
 import type { LicenseChange, LicenseSource, PortLicenseStatus } from './license-source.ts';
-import { MAX_CLOCK_TOLERANCE_MS, verifyLicense, type RejectReason, type VerifyTarget } from './license-verifier.ts';
+import { MAX_CLOCK_TOLERANCE_MS, type VerifyTarget } from './license-verifier.ts';
 import type { SidecarMetrics } from './metrics.ts';
 import { backoffDelay, BACKOFF_FLOOR_MS } from './sync-backoff.ts';
 
@@ -51,8 +49,6 @@ export interface LicenseSyncOptions {
   random?: () => number;
 }
 
-type Refusal = { reason: RejectReason; detail: string; portName?: string };
-
 /**
  * The sidecar's license lifecycle, behind `LicenseSource`: loads last-known-good at start,
  * then keeps a Consul-style blocking query open against the authority (`wait` = `refresh`), so
@@ -76,13 +72,11 @@ export class LicenseSync implements LicenseSource {
   readonly #jwks: JwksStore;
   readonly #lkg: LastKnownGood;
   readonly #cache = new LicenseCache();
+  readonly #intake: LicenseIntake;
   readonly #listeners = new Set<(change: LicenseChange) => void>();
-  readonly #problems = new Map<string, string>();
-  // refusals that stay refusals (not nbf), by token hash: logged and counted once per token
-  readonly #refused = new LRUCache<string, Refusal>({ max: 1_000 });
   readonly #abort = new AbortController();
   #ports = new Map<string, SyncPort>();
-  #listing: { tokens: LicenseListing['licenses']; fromCache: boolean } = { tokens: [], fromCache: true };
+  #listing: { tokens: readonly ListedToken[]; fromCache: boolean } = { tokens: [], fromCache: true };
   #index = 0;
   #reachable = false;
   #failures = 0;
@@ -113,6 +107,7 @@ export class LicenseSync implements LicenseSource {
       logger: this.#logger,
       cooldownMs: options.jwksCooldownMs,
     });
+    this.#intake = new LicenseIntake({ cache: this.#cache, jwks: this.#jwks, clock: this.#clock, logger: this.#logger, metrics: this.#metrics });
     this.#lkg = new LastKnownGood({ dir: authority.cache_dir, service: this.#service, clock: this.#clock, logger: this.#logger, metrics: this.#metrics });
     this.#ports = new Map(options.ports.map((port) => [port.name, port]));
     if (authority.clock_tolerance > MAX_CLOCK_TOLERANCE_MS) {
@@ -142,7 +137,7 @@ export class LicenseSync implements LicenseSource {
     const port = this.#ports.get(portName);
     if (port === undefined) return { health: 'missing', problem: 'no such port is configured' };
     const { status } = this.#assess(port);
-    const problem = this.#problems.get(portName);
+    const problem = this.#intake.problem(portName);
     return problem === undefined ? status : { ...status, problem };
   }
 
@@ -175,11 +170,10 @@ export class LicenseSync implements LicenseSource {
         if (now !== undefined && now.listenPort === old.listenPort) continue;
         const change = this.#cache.remove(name);
         if (change) changes.push(change);
-        this.#problems.delete(name);
         if (now === undefined) forgetLicenseMetrics(this.#metrics, name);
       }
       this.#ports = next;
-      this.#refused.clear();
+      this.#intake.forgetVerdicts();
       try {
         changes.push(...(await this.#applyTokens(this.#listing.tokens, { fromCache: this.#listing.fromCache, signal: this.#abort.signal })));
       } catch (err) {
@@ -254,59 +248,15 @@ export class LicenseSync implements LicenseSource {
     return listing.index !== sent;
   }
 
-  /** Verifies and offers tokens; records per-port problems from this set of tokens. */
-  async #applyTokens(tokens: LicenseListing['licenses'], { fromCache, signal }: { fromCache: boolean; signal: AbortSignal }): Promise<LicenseChange[]> {
-    const inForce = new Set(this.#cache.entries().map(([, license]) => license.token));
+  /** Verifies and offers tokens against the ports configured now. */
+  #applyTokens(tokens: readonly ListedToken[], options: { fromCache: boolean; signal: AbortSignal }): Promise<LicenseChange[]> {
     const target: VerifyTarget = {
       service: this.#service,
       ports: new Map([...this.#ports].map(([name, port]) => [name, port.listenPort])),
       issuer: this.#issuer,
       clockToleranceMs: this.#toleranceMs,
     };
-    const problems = new Map<string, string>();
-    const changes: LicenseChange[] = [];
-    for (const { lid, token } of tokens) {
-      if (this.#cache.isRevoked(lid) || inForce.has(token)) continue;
-      const verdict = await this.#verify(token, target, fromCache, signal);
-      if (verdict.ok) {
-        const change = this.#cache.offer(verdict.portName, verdict.license);
-        if (change) changes.push(change);
-      } else if ('unconfigured' in verdict) {
-        this.#logger.debug({ port: verdict.portName, lid }, 'license for a port this sidecar does not configure');
-      } else if (verdict.portName !== undefined) {
-        problems.set(verdict.portName, `token ${lid} refused (${verdict.reason}): ${verdict.detail}`);
-      }
-    }
-    for (const name of this.#ports.keys()) {
-      const problem = problems.get(name);
-      if (problem === undefined) this.#problems.delete(name);
-      else this.#problems.set(name, problem);
-    }
-    return changes;
-  }
-
-  async #verify(token: string, target: VerifyTarget, fromCache: boolean, signal: AbortSignal) {
-    const hash = createHash('sha256').update(token).digest('base64url');
-    const known = this.#refused.get(hash);
-    if (known) return { ok: false as const, ...known };
-    let verdict = await verifyLicense(token, this.#jwks.keys, target, this.#clock, { allowExpired: fromCache });
-    if (!verdict.ok && 'reason' in verdict && verdict.reason === 'kid' && !fromCache) {
-      // the authority may have rotated keys: refetch once per cool-down, then judge again
-      const kid = decodeProtectedHeader(token).kid;
-      if (typeof kid === 'string' && (await this.#jwks.refreshForKid(kid, signal))) {
-        this.#refused.clear();
-        verdict = await verifyLicense(token, this.#jwks.keys, target, this.#clock);
-      }
-    }
-    if (!verdict.ok && 'reason' in verdict) {
-      if (verdict.reason !== 'nbf') this.#refused.set(hash, verdict);
-      this.#metrics.licenseRejectedTotal.inc({ reason: verdict.reason });
-      this.#logger.warn(
-        { reason: verdict.reason, port: verdict.portName, source: fromCache ? 'cache' : 'authority', detail: verdict.detail },
-        'license token refused',
-      );
-    }
-    return verdict;
+    return this.#intake.apply(tokens, target, options);
   }
 
   async #loadLastKnownGood(): Promise<void> {
