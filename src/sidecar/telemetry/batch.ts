@@ -32,29 +32,42 @@ export const telemetryBatchSchema = z.object({
 export type BatchRecord = z.infer<typeof batchRecordSchema>;
 export type TelemetryBatch = z.infer<typeof telemetryBatchSchema>;
 
-/** Records per batch by default, so one request body stays well under a megabyte. */
+/** Records per batch by default. */
 export const defaultMaxRecordsPerBatch = 1_000;
+/** Bytes of records per batch by default: half the authority's 1 MiB body limit, so long identities still fit. */
+export const defaultMaxBatchBytes = 512 * 1024;
 
 export interface BatchOptions {
   service: string;
   /** Milliseconds since the epoch. */
   now: number;
   maxRecords?: number;
+  maxBytes?: number;
 }
 
-/** Cuts summed groups into batches of at most `maxRecords`, each with a fresh `batch_id`. */
+/** Cuts summed groups into batches of at most `maxRecords` and about `maxBytes`, each with a fresh `batch_id`. */
 export function toBatches(summaries: readonly AccessSummary[], options: BatchOptions): TelemetryBatch[] {
   const maxRecords = options.maxRecords ?? defaultMaxRecordsPerBatch;
+  const maxBytes = options.maxBytes ?? defaultMaxBatchBytes;
   const sentAt = new Date(options.now).toISOString();
   const batches: TelemetryBatch[] = [];
-  for (let start = 0; start < summaries.length; start += maxRecords) {
-    batches.push({
-      batch_id: randomUUID(),
-      service: options.service,
-      sent_at: sentAt,
-      records: summaries.slice(start, start + maxRecords).map(toBatchRecord),
-    });
+  let records: BatchRecord[] = [];
+  let bytes = 0;
+  const cut = () => {
+    if (records.length === 0) return;
+    batches.push({ batch_id: randomUUID(), service: options.service, sent_at: sentAt, records });
+    records = [];
+    bytes = 0;
+  };
+  for (const summary of summaries) {
+    const record = toBatchRecord(summary);
+    // a JSON estimate per record; one record alone always makes a batch
+    const size = JSON.stringify(record).length + 1;
+    if (records.length >= maxRecords || (records.length > 0 && bytes + size > maxBytes)) cut();
+    records.push(record);
+    bytes += size;
   }
+  cut();
   return batches;
 }
 
