@@ -10,6 +10,7 @@ const commands: Record<string, () => Promise<Command>> = {
   tokens: async () => (await import('./commands/tokens.ts')).tokensCommand,
   keys: async () => (await import('./commands/keys.ts')).keysCommand,
   audit: async () => (await import('./commands/audit.ts')).auditCommand,
+  check: async () => (await import('./commands/check.ts')).checkCommand,
 };
 
 function help(): string {

@@ -58,24 +58,24 @@ export class Constraints {
     return this.checkAvailable(request) ?? range;
   }
 
-  /** The `reserved` rule alone. */
-  checkReserved(number: number): ConstraintRefusal | undefined {
+  /** The `reserved` rule alone. `subject` names the number in the message. */
+  checkReserved(number: number, subject = String(number)): ConstraintRefusal | undefined {
     const span = reservedSpan(this.policy, number);
     if (!span) return undefined;
-    return { ok: false, rule: 'reserved', reserved: span, message: `${number} is reserved (reserved ${formatSpan(span)}) and never assigned` };
+    return { ok: false, rule: 'reserved', reserved: span, message: `${subject} is reserved (reserved ${formatSpan(span)}) and never assigned` };
   }
 
   /** The `out_of_range` rule alone: the first range, in configuration order, open to the request. */
-  checkRange(request: NumberRequest): { ok: true; range: string } | ConstraintRefusal {
+  checkRange(request: NumberRequest, subject = String(request.number)): { ok: true; range: string } | ConstraintRefusal {
     const open = admittingRanges(this.policy, request.service, request.env);
     const hit = open.find((range) => request.number >= range.from && request.number <= range.to);
     if (hit) return { ok: true, range: hit.name };
     const where = `${request.service} in ${request.env}`;
     const closed = this.policy.ranges.find((range) => request.number >= range.from && request.number <= range.to);
     const message = closed
-      ? `${request.number} is in range ${describeRange(closed)}, which is limited to ${limits(closed)}; not ${where}`
+      ? `${subject} is in range ${describeRange(closed)}, which is limited to ${limits(closed)}; not ${where}`
       : open.length > 0
-        ? `${request.number} is outside every range open to ${where} (${open.map(describeRange).join(', ')})`
+        ? `${subject} is outside every range open to ${where} (${open.map(describeRange).join(', ')})`
         : `no range is open to ${where}`;
     return { ok: false, rule: 'out_of_range', ranges: open.map((range) => range.name), message };
   }

@@ -1,0 +1,103 @@
+import type { Command, CommandContext } from '../command.ts';
+import { commonOptions, outputFormat, parseCommandArgs } from '../args.ts';
+import { printJson } from '../output.ts';
+import { defaultPolicy } from '../../authority/register/policy.ts';
+import { defaultEnv } from '../../authority/register/port-record.ts';
+import { readSnapshot, snapshotPolicy, type RegisterSnapshot } from '../../authority/register/snapshot.ts';
+import { checkFiles, type CheckReport } from '../../check/check.ts';
+import { formatProblem } from '../../check/definition.ts';
+import { checkRules, formatFinding } from '../../check/rules.ts';
+import { systemClock } from '../../shared/clock.ts';
+import { ConfigError } from '../../shared/config/load.ts';
+import { PortwardenError } from '../../shared/errors.ts';
+
+const ruleWidth = Math.max(...Object.keys(checkRules).map((rule) => rule.length));
+
+const usage = `Usage: portwarden check FILE... [--register FILE] [--service S] [--env E] [--format json]
+
+Checks the port numbers in sidecar configurations, Kubernetes manifests and compose files
+against the register and against each other, for CI.
+
+  --register FILE  a register snapshot (\`portwarden ports export\`); without it, only the
+                   default policy and collisions between the inputs are checked
+  --service S      the service every input belongs to; by default a Kubernetes object's
+                   app.kubernetes.io/name label, else its name; the compose service's name;
+                   the sidecar's \`service\`
+  --env E          the register environment to check against (default: ${defaultEnv})
+
+Numbers that are the service's address are register numbers: a sidecar's listen port,
+containerPort, hostPort, a Service's port, compose published, target and expose ports.
+Reserved numbers apply only where a number is bound on a host (listen, hostPort, hostNetwork
+containerPorts, compose published ports); targetPort and nodePort are not register numbers.
+
+Rules:
+${Object.entries(checkRules)
+  .map(([rule, summary]) => `  ${rule.padEnd(ruleWidth)}  ${summary}`)
+  .join('\n')}
+
+Prints \`file:line: rule: message\` for each finding. Exit 0 clean, 1 findings,
+2 unreadable input (missing file, YAML error, unknown file shape, bad register file).`;
+
+export const checkCommand: Command = {
+  summary: 'check ports in sidecar, Kubernetes and compose files against the register',
+  usage,
+  async run(ctx) {
+    const { values, positionals } = parseCommandArgs(ctx.argv, {
+      ...commonOptions,
+      register: { type: 'string' },
+      service: { type: 'string' },
+      env: { type: 'string' },
+    });
+    const format = outputFormat(values.format);
+    if (values.help) {
+      ctx.stdout.write(`${usage}\n`);
+      return 0;
+    }
+    if (positionals.length === 0) throw new PortwardenError('usage', `no input files\n\n${usage}`);
+    for (const [flag, value] of [['--service', values.service], ['--env', values.env]] as const) {
+      if (value === '') throw new PortwardenError('usage', `${flag} must not be empty`);
+    }
+    const env = values.env ?? defaultEnv;
+
+    let snapshot: RegisterSnapshot | undefined;
+    if (values.register !== undefined) {
+      try {
+        snapshot = await readSnapshot(values.register);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        const errors = err.issues.map((issue) => ({ file: issue.file, line: issue.line, message: issue.key ? `${issue.key}: ${issue.message}` : issue.message }));
+        return report(ctx, format, { env, register: values.register, findings: [], files: [], notes: [], errors });
+      }
+    }
+    const result = await checkFiles(positionals, {
+      service: values.service,
+      env,
+      policy: snapshot ? snapshotPolicy(snapshot) : defaultPolicy(),
+      register: snapshot && values.register !== undefined ? { file: values.register, ports: snapshot.ports } : undefined,
+      now: systemClock.now(),
+    });
+    return report(ctx, format, result);
+  },
+};
+
+/** Prints the report and gives the exit code: 2 unreadable input, 1 findings, 0 clean. */
+function report(ctx: Pick<CommandContext, 'stdout' | 'stderr'>, format: 'table' | 'json', result: CheckReport): number {
+  const code = result.errors.length > 0 ? 2 : result.findings.length > 0 ? 1 : 0;
+  if (format === 'json') {
+    printJson(ctx.stdout, result);
+    return code;
+  }
+  for (const note of result.notes) ctx.stderr.write(`${formatProblem(note, 'note: ')}\n`);
+  for (const error of result.errors) ctx.stderr.write(`${formatProblem(error)}\n`);
+  for (const item of result.findings) ctx.stdout.write(`${formatFinding(item)}\n`);
+  if (code !== 2) {
+    const ports = result.files.reduce((sum, file) => sum + file.ports.length, 0);
+    const found = result.findings.length === 0 ? 'no findings' : plural(result.findings.length, 'finding');
+    ctx.stderr.write(`${found} in ${plural(ports, 'port')} from ${plural(result.files.length, 'file')} (env ${result.env}, ${result.register ? `register ${result.register}` : 'no register: policy defaults'})\n`);
+  }
+  return code;
+}
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
