@@ -1,0 +1,22 @@
+import { parseHostPort } from '../../shared/address.ts';
+import type { Sidecar } from '../sidecar.ts';
+
+/**
+ * The ports a sidecar accounts for on its host, for the inventory's local estimate: each
+ * port's listen port (configured and bound, so `:0` counts), its upstream port (the service
+ * behind the sidecar) and the admin port. Read on every inventory round, so reloads count.
+ */
+export function sidecarOwnPorts(sidecar: Pick<Sidecar, 'config' | 'addresses' | 'adminAddress'>): number[] {
+  const ports = new Set<number>();
+  for (const port of sidecar.config.ports) {
+    ports.add(port.listen.port);
+    ports.add(port.upstream.port);
+  }
+  for (const address of [...sidecar.addresses.values(), sidecar.adminAddress]) {
+    const bound = address === undefined ? undefined : parseHostPort(address);
+    if (bound) ports.add(bound.port);
+  }
+  ports.add(sidecar.config.admin.listen.port);
+  ports.delete(0);
+  return [...ports];
+}
