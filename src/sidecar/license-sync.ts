@@ -233,7 +233,8 @@ export class LicenseSync implements LicenseSource {
     const sent = this.#index;
     const listing = await this.#client.pollLicenses({ service: this.#service, index: sent, waitMs: this.#refreshMs, signal });
     await this.#exclusive(async () => {
-      // revocations first: they need no keys and must not wait behind a key refetch
+      // revocations first: they need no keys, must not wait behind a key refetch, and a
+      // replacement in the same listing must find the revoked license already out of the way
       const changes = this.#cache.revoke(listing.revoked);
       this.#listing = { tokens: listing.licenses, fromCache: false };
       const before = this.#jwks.jwks;
@@ -281,7 +282,7 @@ export class LicenseSync implements LicenseSource {
 
   /** Emits changes, updates their gauges, and writes last-known-good when anything changed. */
   #publish(changes: LicenseChange[], keysChanged: boolean): void {
-    for (const change of changes) {
+    for (const change of netChanges(changes)) {
       const current = change.current;
       this.#logger.info(
         { port: change.portName, lid: current?.claims.lid, jti: current?.claims.jti, revoked: current?.revoked, exp: current?.claims.exp },
@@ -353,6 +354,20 @@ export class LicenseSync implements LicenseSource {
     this.#serial = run.catch(() => undefined);
     return run;
   }
+}
+
+/**
+ * One change per port, from its first `previous` to its last `current`: a listing that revokes
+ * the license in force and carries its replacement is one replacement, not a revocation (which
+ * would make the proxy apply `on_revoke`) followed by a new license.
+ */
+function netChanges(changes: readonly LicenseChange[]): LicenseChange[] {
+  const byPort = new Map<string, LicenseChange>();
+  for (const change of changes) {
+    const first = byPort.get(change.portName);
+    byPort.set(change.portName, first === undefined ? change : { ...change, previous: first.previous });
+  }
+  return [...byPort.values()].filter((change) => change.previous !== change.current);
 }
 
 function codeOf(err: unknown): string {

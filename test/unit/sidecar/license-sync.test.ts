@@ -106,4 +106,21 @@ describe('LicenseSync', () => {
     await waitFor(async () => (await harness.metric('portwarden_license_rejected_total', { reason: 'kid' })) === 2, { what: 'a second kid refusal' });
     expect(authority.jwksFetches).toBe(3);
   });
+
+  it('announces a revocation that comes with a replacement as one replacement, so on_revoke does not fire', async () => {
+    const { authority, harness } = await setup();
+    const old = await authority.issue({ service: SERVICE, port: 'api', number: 8443, ttlMs: 7_200_000 });
+    const sync = await harness.start();
+    await waitFor(() => sync.get('api')?.claims.lid === old.lid, { what: 'the first license' });
+    const changes: LicenseChange[] = [];
+    sync.onChange((change) => changes.push(change));
+
+    // a new allow list: issue the new license (it expires sooner, so the old one stays in force), then revoke the old
+    const replacement = await authority.issue({ service: SERVICE, port: 'api', number: 8443, ttlMs: 3_600_000, allow: ['spiffe://corp/ns/new/*'] });
+    authority.revoke(old.lid);
+    await waitFor(() => sync.get('api')?.claims.lid === replacement.lid, { what: 'the replacement' });
+    expect(changes.map((change) => [change.previous?.claims.lid, change.current?.claims.lid, change.current?.revoked])).toEqual([
+      [old.lid, replacement.lid, false],
+    ]);
+  });
 });
