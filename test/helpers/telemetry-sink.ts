@@ -26,6 +26,8 @@ export class TelemetrySink {
   /** What /v1/inventory answers; 404 (an authority without the endpoint) when undefined. */
   inventoryAnswer: unknown = undefined;
   mode: SinkMode = 'ok';
+  /** When set, any other bearer token is answered 401. */
+  requiredToken: string | undefined;
   port = 0;
   #server: Server | undefined;
   readonly #sockets = new Set<Socket>();
@@ -71,6 +73,9 @@ export class TelemetrySink {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
     this.authorizations.push(req.headers.authorization ?? '');
+    if (this.requiredToken !== undefined && req.headers.authorization !== `Bearer ${this.requiredToken}`) {
+      return void res.writeHead(401).end('{"error":{"code":"unauthenticated","message":"unknown token"}}');
+    }
     if (req.url === '/v1/inventory') {
       this.inventories.push(body);
       if (this.inventoryAnswer === undefined) return void res.writeHead(404).end('{"error":{"code":"not_found","message":"no route"}}');

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { Agent, request, type Dispatcher } from 'undici';
 import { errorCodes, PortwardenError, type ErrorCode } from '../../shared/errors.ts';
+import { BearerToken } from '../bearer-token.ts';
 
 /**
  * What became of one POST: `acked` (2xx), `retry` (the authority was unreachable, busy or
@@ -18,7 +18,7 @@ const rejectingStatuses = new Set([400, 409, 413, 415, 422]);
 export interface AuthorityPosterOptions {
   /** `authority.url`. */
   baseUrl: string;
-  /** `authority.token_file`; read on every post so a rotated token is picked up. */
+  /** `authority.token_file`; re-read when it changes or after a 401, so a rotated token is picked up. */
   tokenFile: string;
   /** Shared with the license sync when given (pinned CA, pool); else one is made and closed here. */
   dispatcher?: Dispatcher;
@@ -29,12 +29,14 @@ export interface AuthorityPosterOptions {
 /** JSON POSTs to the authority with the sidecar's bearer token, classified for retrying. */
 export class AuthorityPoster {
   readonly #options: AuthorityPosterOptions;
+  readonly #token: BearerToken;
   readonly #dispatcher: Dispatcher;
   readonly #ownsDispatcher: boolean;
   #closing: Promise<void> | undefined;
 
   constructor(options: AuthorityPosterOptions) {
     this.#options = options;
+    this.#token = new BearerToken(options.tokenFile);
     this.#ownsDispatcher = options.dispatcher === undefined;
     this.#dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 4_000 });
   }
@@ -43,9 +45,9 @@ export class AuthorityPoster {
   async post(path: string, body: string, signal?: AbortSignal): Promise<PostResult> {
     let token: string;
     try {
-      token = (await readFile(this.#options.tokenFile, 'utf8')).trim();
-    } catch (cause) {
-      return { outcome: 'retry', error: new PortwardenError('unauthenticated', 'cannot read authority.token_file', { cause }) };
+      token = await this.#token.get();
+    } catch (err) {
+      return { outcome: 'retry', error: err as PortwardenError };
     }
     const url = this.#options.baseUrl.replace(/\/+$/, '') + path;
     const timeout = this.#options.timeoutMs ?? 10_000;
@@ -63,6 +65,7 @@ export class AuthorityPoster {
       const status = response.statusCode;
       const parsed = parseJson(text);
       if (status >= 200 && status < 300) return { outcome: 'acked', status, body: parsed };
+      if (status === 401) this.#token.invalidate();
       const error = errorFromBody(status, parsed);
       return rejectingStatuses.has(status) ? { outcome: 'rejected', status, error } : { outcome: 'retry', status, error };
     } catch (cause) {

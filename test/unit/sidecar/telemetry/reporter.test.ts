@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../../src/shared/clock.ts';
 import { createSidecarMetrics } from '../../../../src/sidecar/metrics.ts';
@@ -14,7 +15,7 @@ async function setup() {
   const { logger, lines } = capturedLogger();
   const telemetry = new AccessTelemetry({ config, metrics, logger, clock: new ManualClock() });
   await telemetry.start();
-  return { sink, metrics, lines, telemetry };
+  return { sink, metrics, lines, telemetry, tokenFile: config.authority.token_file };
 }
 
 describe('TelemetryReporter', () => {
@@ -78,6 +79,21 @@ describe('TelemetryReporter', () => {
     expect(sink.applied.map((batch) => batch.records[0]?.port)).toEqual(['admin']);
     expect(await valueOf(metrics.telemetryDroppedTotal, { reason: 'rejected' })).toBe(1);
     expect(lines.find((line) => line.msg === 'authority rejected a telemetry batch; dropped')).toMatchObject({ level: 'error', status: 400, code: 'bad_request' });
+    await telemetry.close();
+  });
+
+  it('keeps a batch refused for its token and delivers it once the token file is rotated', async () => {
+    const { sink, metrics, telemetry, tokenFile } = await setup();
+    sink.requiredToken = 'pw_rotated_token';
+    telemetry.onAccess(access());
+    await telemetry.flush();
+    expect(sink.applied).toEqual([]);
+    expect(await valueOf(metrics.telemetryBatchesTotal, { result: 'failed' })).toBe(1);
+
+    await writeFile(tokenFile, 'pw_rotated_token\n');
+    await telemetry.flush();
+    expect(sink.totalCount()).toBe(1);
+    expect(sink.authorizations.at(-1)).toBe('Bearer pw_rotated_token');
     await telemetry.close();
   });
 });
