@@ -82,12 +82,17 @@ export class AuthorityClient {
 
   #dispatcher(): Promise<Dispatcher> {
     if (this.#injected) return Promise.resolve(this.#injected);
-    this.#agent ??= (async () => {
-      const ca = this.#ca === undefined ? undefined : await readFile(this.#ca, 'utf8');
-      return new Agent({ keepAliveTimeout: 60_000, connect: ca === undefined ? {} : { ca } });
-    })();
-    // a failed CA read is retried on the next round rather than cached
-    this.#agent.catch(() => (this.#agent = undefined));
+    if (this.#agent === undefined) {
+      const agent = (async () => {
+        const ca = this.#ca === undefined ? undefined : await readCa(this.#ca);
+        return new Agent({ keepAliveTimeout: 60_000, connect: ca === undefined ? {} : { ca } });
+      })();
+      // a failed CA read is retried on the next round rather than cached
+      agent.catch(() => {
+        if (this.#agent === agent) this.#agent = undefined;
+      });
+      this.#agent = agent;
+    }
     return this.#agent;
   }
 
@@ -107,6 +112,7 @@ export class AuthorityClient {
       });
     } catch (cause) {
       if (signal.aborted) throw signal.reason ?? cause;
+      if (cause instanceof PortwardenError) throw cause;
       throw new PortwardenError('authority_unreachable', `authority unreachable: ${describe(cause)}`, { cause });
     }
     const text = await readBody(response.body, signal);
@@ -125,6 +131,14 @@ export class AuthorityClient {
     if (response.statusCode === 403) throw new PortwardenError('forbidden', `authority forbids this request: ${message}`);
     if (response.statusCode >= 500) throw new PortwardenError('authority_unreachable', `authority failed: ${message}`);
     throw new PortwardenError('authority_bad_response', `${url.pathname} answered ${response.statusCode}: ${message}`);
+  }
+}
+
+async function readCa(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (cause) {
+    throw new PortwardenError('config_invalid', `authority.ca: cannot read ${file} (${describe(cause)})`, { cause });
   }
 }
 
