@@ -1,0 +1,81 @@
+import { expect, it } from 'vitest';
+import { issueBody, startTestAuthority } from '../helpers/authority.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+it('renews `always` and in-use `auto` licenses before expiry, and audits every lapse', async () => {
+  const t = await startTestAuthority({ renewIntervalMs: 20, config: { licenses: { ttl: '1h', renew_before: '10m', max_lifetime: '30d' } } });
+  const issue = async (port_name: string, renew: string) => (await t.api('POST', '/v1/licenses', { body: issueBody({ port_name, renew, ttl: undefined }) })).body;
+  const always = await issue('always', 'always');
+  const used = await issue('used', 'auto');
+  const idle = await issue('idle', 'auto');
+  const never = await issue('never', 'never');
+  const sidecar = (await t.api('POST', '/v1/tokens', { body: { role: 'sidecar', service: 'payments' } })).body.token;
+
+  // the sidecar reports an access to `used` (denied connections do not count for `idle`)
+  t.clock.advance(20 * 60_000);
+  const at = new Date(t.clock.now()).toISOString();
+  const telemetry = await t.api('POST', '/v1/telemetry', {
+    token: sidecar,
+    body: {
+      batch_id: 'b-1',
+      service: 'payments',
+      sent_at: at,
+      records: [
+        { port: 'used', identity: 'spiffe://corp/ns/ops/sa/a', origin: '10.0.0.1:5000', count: 3, last_access: at, decision: 'allow', reason: null },
+        { port: 'idle', identity: 'spiffe://x', origin: '10.0.0.2:5000', count: 1, last_access: at, decision: 'deny', reason: 'identity_not_allowed' },
+      ],
+    },
+  });
+  expect(telemetry.body).toEqual({ batch_id: 'b-1', service: 'payments', applied: true, records: 1 });
+
+  t.clock.advance(31 * 60_000); // 51 minutes in: inside the 10-minute renew window
+  const show = async (lid: string) => (await t.api('GET', `/v1/licenses/${lid}`)).body;
+  await waitFor(async () => (await show(always.lid)).renewals === 1 && (await show(used.lid)).renewals === 1, { what: 'renewals' });
+  const renewed = await show(always.lid);
+  expect(renewed.jti).not.toBe(always.jti);
+  expect(renewed.lid).toBe(always.lid);
+  expect(Date.parse(renewed.expires_at)).toBe(Math.floor(t.clock.now() / 1000) * 1000 + 3_600_000);
+  expect((await show(idle.lid)).renewals).toBe(0);
+  expect((await show(never.lid)).renewals).toBe(0);
+  // the ones that will lapse are visible before they do
+  await waitFor(async () => ((await t.api('GET', '/metrics', { token: null })).body as string).includes('portwarden_authority_licenses_at_risk 2'), {
+    what: 'the at-risk gauge',
+  });
+
+  t.clock.advance(10 * 60_000); // past the first tokens' exp
+  // readers see the lapse at once; the renewer records it (audit, index) on its next sweep
+  expect((await show(idle.lid)).state).toBe('expired');
+  const expired = await waitFor(async () => {
+    const entries = (await t.api('GET', '/v1/audit?action=license.expired')).body.entries;
+    return entries.length === 2 ? entries : undefined;
+  }, { what: 'the lapses to be audited' });
+  expect(expired.map((e: { target: string; actor: string; after: { reason: string } }) => [e.target, e.actor, e.after.reason]).sort()).toEqual(
+    [
+      [`license/${idle.lid}`, 'system', 'not_in_use'],
+      [`license/${never.lid}`, 'system', 'renew_never'],
+    ].sort(),
+  );
+  expect((await show(always.lid)).state).toBe('active');
+  expect((await show(used.lid)).state).toBe('active');
+  const current = (await t.api('GET', '/v1/licenses?service=payments')).body.licenses.map((l: { lid: string }) => l.lid).sort();
+  expect(current).toEqual([always.lid, used.lid].sort());
+  const renewals = (await t.api('GET', '/v1/audit?action=license.renewed')).body.entries;
+  expect(renewals).toHaveLength(2);
+  expect(renewals.every((e: { actor: string }) => e.actor === 'system')).toBe(true);
+});
+
+it('applies a telemetry batch once, however often it is sent', async () => {
+  const t = await startTestAuthority();
+  const license = (await t.api('POST', '/v1/licenses', { body: issueBody() })).body;
+  const sidecar = (await t.api('POST', '/v1/tokens', { body: { role: 'sidecar', service: 'payments' } })).body.token;
+  const at = new Date(t.clock.now()).toISOString();
+  const batch = { batch_id: 'b-9', records: [{ port: 'api', identity: 'spiffe://a', origin: '10.0.0.1:1', count: 2, last_access: at }] };
+  expect((await t.api('POST', '/v1/telemetry', { token: sidecar, body: batch })).body.applied).toBe(true);
+  expect((await t.api('POST', '/v1/telemetry', { token: sidecar, body: batch })).body).toMatchObject({ applied: false, records: 0 });
+  expect((await t.api('GET', `/v1/licenses/${license.lid}`)).body.last_access_at).toBe(at);
+  const accesses = await t.authority.context.store.read((tx) => tx.telemetry.accesses('payments'));
+  expect(accesses).toEqual([{ service: 'payments', port: 'api', identity: 'spiffe://a', origin: '10.0.0.1:1', lastAccessAt: Date.parse(at), count: 2 }]);
+  // an admin must say which service it reports for
+  const admin = await t.api('POST', '/v1/telemetry', { body: { ...batch, batch_id: 'b-10' } });
+  expect([admin.status, admin.body.error.code]).toEqual([400, 'bad_request']);
+});
