@@ -43,6 +43,7 @@ export class TelemetryReporter {
   #busy = false;
   #timer: NodeJS.Timeout | undefined;
   #failing = false;
+  #started: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: TelemetryReporterOptions) {
@@ -50,8 +51,13 @@ export class TelemetryReporter {
     this.#log = options.logger;
   }
 
-  /** Opens the spool, starts sending what it holds, then reports every interval. */
-  async start(): Promise<void> {
+  /** Opens the spool, starts sending what it holds, then reports every interval. Idempotent. */
+  start(): Promise<void> {
+    this.#started ??= this.#start();
+    return this.#started;
+  }
+
+  async #start(): Promise<void> {
     try {
       await this.#o.spool.open();
     } catch (cause) {

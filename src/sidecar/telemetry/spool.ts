@@ -87,14 +87,20 @@ export class Spool {
     const seq = this.#nextSeq++;
     const name = `${String(seq).padStart(12, '0')}-${records}.json`;
     const tmp = join(this.#options.dir, `.${name}.tmp`);
-    const file = await open(tmp, 'wx', 0o600);
     try {
-      await file.writeFile(body);
-      await file.sync();
-    } finally {
-      await file.close();
+      const file = await open(tmp, 'wx', 0o600);
+      try {
+        await file.writeFile(body);
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await rename(tmp, join(this.#options.dir, name));
+    } catch (err) {
+      // e.g. ENOSPC: leave no half-written temp file behind
+      await unlink(tmp).catch(() => {});
+      throw err;
     }
-    await rename(tmp, join(this.#options.dir, name));
     await this.#syncDir();
     this.#entries.push({ name, seq, records, bytes });
     this.#bytes += bytes;

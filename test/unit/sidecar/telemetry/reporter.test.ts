@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../../src/shared/clock.ts';
 import { createSidecarMetrics } from '../../../../src/sidecar/metrics.ts';
@@ -15,7 +15,7 @@ async function setup() {
   const { logger, lines } = capturedLogger();
   const telemetry = new AccessTelemetry({ config, metrics, logger, clock: new ManualClock() });
   await telemetry.start();
-  return { sink, metrics, lines, telemetry, tokenFile: config.authority.token_file };
+  return { sink, metrics, lines, telemetry, tokenFile: config.authority.token_file, spoolDir: config.telemetry.spool_dir };
 }
 
 describe('TelemetryReporter', () => {
@@ -94,6 +94,23 @@ describe('TelemetryReporter', () => {
     await telemetry.flush();
     expect(sink.totalCount()).toBe(1);
     expect(sink.authorizations.at(-1)).toBe('Bearer pw_rotated_token');
+    await telemetry.close();
+  });
+
+  it('counts a batch it can neither deliver nor spool as dropped, and keeps reporting', async () => {
+    const { sink, metrics, lines, telemetry, spoolDir } = await setup();
+    await sink.stop();
+    await rm(spoolDir, { recursive: true });
+    await writeFile(spoolDir, 'a file where the spool directory was');
+    telemetry.onAccess(access());
+    await telemetry.flush();
+    expect(await valueOf(metrics.telemetryDroppedTotal, { reason: 'spool_error' })).toBe(1);
+    expect(lines.some((line) => line.msg === 'cannot write telemetry batch to the spool; dropped')).toBe(true);
+
+    await sink.start();
+    telemetry.onAccess(access());
+    await telemetry.flush();
+    expect(sink.totalCount()).toBe(1);
     await telemetry.close();
   });
 });
