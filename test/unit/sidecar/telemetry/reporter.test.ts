@@ -113,4 +113,24 @@ describe('TelemetryReporter', () => {
     expect(sink.totalCount()).toBe(1);
     await telemetry.close();
   });
+
+  it('exposes its metrics under their public names, and no series names an origin address', async () => {
+    const { sink, metrics, telemetry } = await setup();
+    telemetry.onAccess(access({ originAddress: '10.77.0.9' }));
+    sink.mode = 'unavailable';
+    await telemetry.flush();
+    const text = await metrics.registry.metrics();
+    for (const name of [
+      'portwarden_last_access_timestamp_seconds',
+      'portwarden_telemetry_dropped_total',
+      'portwarden_telemetry_batches_total',
+      'portwarden_telemetry_spool_bytes',
+      'portwarden_unregistered_listeners',
+    ]) {
+      expect(text).toContain(`# TYPE ${name} `);
+    }
+    expect(text).toContain('portwarden_telemetry_batches_total{result="failed"} 1');
+    expect(text).not.toContain('10.77.0.9');
+    await telemetry.close();
+  });
 });
