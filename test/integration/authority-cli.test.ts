@@ -1,0 +1,80 @@
+import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { expect, it, onTestFinished } from 'vitest';
+import { tempDir } from '../helpers/tmp.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const node = 'node_modules/.bin/node';
+const bin = 'bin/portwarden.js';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], env: Record<string, string>): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(node, [bin, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+it('runs the authority and drives it with tokens, licenses issue/list/revoke --format json, with exit codes', async () => {
+  const dir = await tempDir();
+  const config = join(dir, 'authority.yaml');
+  await writeFile(config, `listen: 127.0.0.1:0\ndata_dir: ${join(dir, 'data')}\nlog: { level: info }\n`);
+  const authority = spawn(node, [bin, 'authority', '--config', config], { env: { PATH: process.env.PATH ?? '' } });
+  let log = '';
+  authority.stdout.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => authority.on('close', resolve));
+  onTestFinished(() => {
+    if (authority.exitCode === null) authority.kill('SIGKILL');
+  });
+  const ready = await waitFor(() => log.split('\n').find((line) => line.includes('"authority listening"')), { timeoutMs: 15_000, what: 'the authority to listen' });
+  const { url, admin_token_file: tokenFile } = JSON.parse(ready) as { url: string; admin_token_file: string };
+  const admin = (await readFile(tokenFile, 'utf8')).trim();
+  const env = { PORTWARDEN_AUTHORITY: url, PORTWARDEN_TOKEN: admin };
+
+  const sidecar = await run(['tokens', 'create', '--role', 'sidecar', '--service', 'payments'], env);
+  expect(sidecar.code).toBe(0);
+  expect(sidecar.stdout).toMatch(/^pw\.[0-9a-f]{16}\.[\w-]{43}\n$/);
+
+  const issued = await run(
+    ['licenses', 'issue', '--service', 'payments', '--port', 'api', '--number', '8443', '--allow', 'spiffe://corp/ns/billing/sa/api', 'spiffe://corp/ns/ops/*', '--ttl', '2h', '--env', 'prod', '--format', 'json'],
+    env,
+  );
+  expect(issued.code).toBe(0);
+  const license = JSON.parse(issued.stdout) as { lid: string; sub: string; allow: string[]; token: string; state: string };
+  expect(license).toMatchObject({ sub: 'payments/api', allow: ['spiffe://corp/ns/billing/sa/api', 'spiffe://corp/ns/ops/*'], state: 'active' });
+
+  // the sidecar token reads its own licenses through the CLI too
+  const listed = await run(['licenses', 'list', '--service', 'payments', '--format', 'json'], { ...env, PORTWARDEN_TOKEN: sidecar.stdout.trim() });
+  expect(listed.code).toBe(0);
+  expect((JSON.parse(listed.stdout) as { licenses: { lid: string }[] }).licenses.map((l) => l.lid)).toEqual([license.lid]);
+  const forbidden = await run(['licenses', 'list', '--service', 'orders'], { ...env, PORTWARDEN_TOKEN: sidecar.stdout.trim() });
+  expect(forbidden.code).toBe(1);
+  expect(forbidden.stderr).toContain('forbidden');
+
+  const revoked = await run(['licenses', 'revoke', license.lid, '--format', 'json'], env);
+  expect(revoked.code).toBe(0);
+  expect(JSON.parse(revoked.stdout)).toMatchObject({ lid: license.lid, state: 'revoked' });
+  const again = await run(['licenses', 'revoke', license.lid], env);
+  expect([again.code, again.stderr]).toEqual([1, expect.stringContaining('conflict')]);
+
+  const rejected = await run(['licenses', 'issue', '--service', 'Payments!', '--port', 'api', '--number', '1', '--allow', 'x'], env);
+  expect([rejected.code, rejected.stderr]).toEqual([2, expect.stringContaining('bad_request: service:')]);
+  const noToken = await run(['licenses', 'list'], { PORTWARDEN_AUTHORITY: url });
+  expect([noToken.code, noToken.stderr]).toEqual([1, expect.stringContaining('unauthenticated')]);
+
+  authority.kill('SIGTERM');
+  expect(await exited).toBe(0);
+  expect(log).toContain('"authority stopped"');
+  expect(log).not.toContain(admin);
+});
