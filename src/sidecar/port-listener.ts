@@ -215,6 +215,11 @@ export class PortListener implements ConnectionOwner {
 
   readonly #onConnection = (socket: Socket): void => {
     this.#backoffMs = 0;
+    // a caller that reset before we looked has no peer address: nothing to decide on
+    if (socket.remoteAddress === undefined) {
+      socket.destroy();
+      return;
+    }
     const result = this.#resolver.resolve(socket);
     if (result instanceof Promise) {
       result.then(

@@ -111,6 +111,13 @@ export function echo(socket: Socket): void {
   socket.pipe(socket);
 }
 
+/** Writes `text` and resolves to whether the next chunk read back is exactly it (an echo upstream). */
+export async function echoes(socket: Socket, text: string): Promise<boolean> {
+  const reply = new Promise<string>((resolve) => socket.once('data', (chunk: Buffer) => resolve(chunk.toString())));
+  socket.write(text);
+  return (await reply) === text;
+}
+
 /** Connects to `address`; resolves once connected. Errors after that are the test's to handle. */
 export function connectTo(address: HostPort): Promise<Socket> {
   return new Promise((resolve, reject) => {
@@ -124,11 +131,12 @@ export function connectTo(address: HostPort): Promise<Socket> {
   });
 }
 
-/** Everything the socket delivers until it ends or closes, with how it closed. */
+/** Everything the socket delivers until it closes (ending its own side at EOF), with how it closed. */
 export function readAll(socket: Socket): Promise<{ data: Buffer; error: NodeJS.ErrnoException | undefined }> {
   const chunks: Buffer[] = [];
   let error: NodeJS.ErrnoException | undefined;
   socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  socket.once('end', () => socket.end());
   socket.on('error', (err) => {
     error = err;
   });
