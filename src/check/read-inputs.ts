@@ -23,7 +23,8 @@ export interface ReadInputs extends Extraction {
  */
 export async function readInputs(files: readonly string[], serviceOverride: string | undefined): Promise<ReadInputs> {
   const out: ReadInputs = { ...emptyExtraction(), files: [] };
-  for (const file of files) {
+  // a file named twice (overlapping globs) would collide with itself
+  for (const file of new Set(files)) {
     const read = await readYamlFile(file);
     if (!read.ok) {
       out.problems.push(...read.problems);

@@ -52,6 +52,10 @@ describe('check without a register', () => {
     ]);
   });
 
+  it('reads a file named twice once, so it does not collide with itself', async () => {
+    expect(await lines([sidecar, sidecar], policyOnly)).toEqual(await lines([sidecar], policyOnly));
+  });
+
   it('does not treat a nodePort in 30000-32767 as reserved, nor a targetPort as a register number', async () => {
     const report = await checkFiles([k8s], policyOnly);
     expect(report.findings.filter((f) => f.number === 30080 || f.field === 'targetPort')).toEqual([]);
