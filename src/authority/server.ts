@@ -55,9 +55,11 @@ export class ApiServer {
   /** Binds and resolves with the base URL (the real port when `port` is 0). */
   listen(host: string, port: number): Promise<string> {
     return new Promise((resolve, reject) => {
-      this.#server.once('error', reject);
+      const onError = (cause: NodeJS.ErrnoException) =>
+        reject(new PortwardenError('listen_failed', `cannot listen on ${formatHostPort({ host, port })}: ${cause.code ?? cause.message}`, { cause }));
+      this.#server.once('error', onError);
       this.#server.listen(port, host, () => {
-        this.#server.off('error', reject);
+        this.#server.off('error', onError);
         const address = this.#server.address() as AddressInfo;
         resolve(`${this.#scheme}://${formatHostPort({ host, port: address.port })}`);
       });
