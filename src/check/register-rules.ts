@@ -49,7 +49,7 @@ function check(def: PortDefinition, view: RegisterView, constraints: Constraints
     const here = constraints.usesAt(view.env, def.protocol, def.number);
     const held = here.filter((use) => use.releasedAt === undefined);
     if (held.some((use) => use.service === def.service)) return undefined;
-    const mine = (view.uses ?? []).filter(
+    const mine = view.uses.filter(
       (use) => use.releasedAt === undefined && use.service === def.service && use.env === view.env && use.protocol === def.protocol,
     );
     const other = held[0];
