@@ -50,6 +50,18 @@ it('answers at `wait` with the same state when nothing changes, and at once for 
   expect((await t.api('GET', '/v1/licenses?service=payments&index=0&wait=30s')).body.licenses).toHaveLength(1);
 });
 
+it('holds a query against an empty authority instead of answering at once', async () => {
+  const t = await startTestAuthority();
+  const empty = await t.api('GET', '/v1/licenses?service=payments');
+  expect(empty.body).toEqual({ index: 1, licenses: [], revoked: [] });
+  const held = t.api('GET', `/v1/licenses?service=payments&index=${empty.body.index}&wait=30s`);
+  await waitFor(() => t.authority.context.hub.size === 1, { what: 'the query to be held' });
+  const license = (await t.api('POST', '/v1/licenses', { body: issueBody() })).body;
+  const answer = await held;
+  expect(answer.body.index).toBe(2);
+  expect(answer.body.licenses.map((l: { lid: string }) => l.lid)).toEqual([license.lid]);
+});
+
 it('releases held queries on shutdown and when the client goes away', async () => {
   const t = await startTestAuthority();
   await t.api('POST', '/v1/licenses', { body: issueBody() });

@@ -17,7 +17,9 @@ export const migrations: readonly Migration[] = [
     name: 'licenses, keys, tokens, audit, change index, telemetry',
     sql: `
       CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
-      INSERT INTO meta (key, value) VALUES ('change_index', 0);
+      -- the index starts at 1: a blocking query with index 0 answers at once, so an empty
+      -- store must not report 0 or its watchers would spin (the first change is index 2)
+      INSERT INTO meta (key, value) VALUES ('change_index', 1);
 
       CREATE TABLE service_index (
         service TEXT PRIMARY KEY,

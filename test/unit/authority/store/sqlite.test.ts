@@ -19,12 +19,13 @@ describe('SqliteStore', () => {
     const dir = await tempDir();
     let store = SqliteStore.open({ dataDir: dir });
     const first = await Promise.all([1, 2, 3].map(() => store.transaction((tx) => tx.index.bump('payments'))));
-    expect(first).toEqual([1, 2, 3]);
+    expect(first).toEqual([2, 3, 4]); // an empty store is at 1, never 0 (see the migration)
     await store.close();
     store = SqliteStore.open({ dataDir: dir });
-    expect(await store.read((tx) => tx.index.current())).toBe(3);
-    expect(await store.transaction((tx) => tx.index.bump('orders'))).toBe(4);
-    expect(await store.read((tx) => tx.index.ofService('payments'))).toBe(3);
+    expect(await store.read((tx) => tx.index.current())).toBe(4);
+    expect(await store.transaction((tx) => tx.index.bump('orders'))).toBe(5);
+    expect(await store.read((tx) => tx.index.ofService('payments'))).toBe(4);
+    expect(await store.read((tx) => tx.index.ofService('never-changed'))).toBe(0);
     await store.close();
   });
 
@@ -37,7 +38,7 @@ describe('SqliteStore', () => {
         throw new Error('boom');
       }),
     ).rejects.toThrow('boom');
-    expect(await store.read((tx) => tx.index.current())).toBe(0);
+    expect(await store.read((tx) => tx.index.current())).toBe(1);
     expect(await store.read((tx) => tx.audit.query({ limit: 10 }))).toEqual([]);
     await store.close();
   });
