@@ -57,7 +57,8 @@ export function parseConfigText<S extends z.ZodType>(
   if (doc.errors.length > 0) {
     const issues = doc.errors.map((err) => ({
       file,
-      line: err.linePos?.[0].line ?? 0,
+      // with prettyErrors off, linePos is not filled in: locate the offset ourselves
+      line: lineCounter.linePos(err.pos[0]).line,
       key: '',
       message: err.message.split('\n')[0] ?? err.message,
     }));
