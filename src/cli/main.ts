@@ -6,6 +6,7 @@ import { ConfigError, formatIssue } from '../shared/config/load.ts';
 const commands: Record<string, () => Promise<Command>> = {
   config: async () => (await import('./commands/config.ts')).configCommand,
   authority: async () => (await import('./commands/authority.ts')).authorityCommand,
+  sidecar: async () => (await import('./commands/sidecar.ts')).sidecarCommand,
   licenses: async () => (await import('./commands/licenses.ts')).licensesCommand,
   tokens: async () => (await import('./commands/tokens.ts')).tokensCommand,
   keys: async () => (await import('./commands/keys.ts')).keysCommand,

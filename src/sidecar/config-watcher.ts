@@ -47,9 +47,11 @@ export class ConfigWatcher {
     this.#watcher.on('error', (err) => this.#logger.warn({ err }, 'watching the configuration directory failed'));
   }
 
-  /** Records `text` as the content already applied (after a SIGHUP reload, say). */
-  seen(text: string): void {
-    this.#lastText = text;
+  /** Reloads now whatever the content (SIGHUP), after any reload in progress. */
+  reloadNow(): Promise<void> {
+    const run = (this.#running ?? Promise.resolve()).then(() => this.#check(true));
+    this.#running = run;
+    return run;
   }
 
   #schedule(): void {
@@ -62,12 +64,13 @@ export class ConfigWatcher {
     }, this.#debounceMs);
   }
 
-  async #check(): Promise<void> {
+  async #check(force = false): Promise<void> {
     if (this.#closed) return;
     const text = await readText(this.#file);
-    if (text === undefined || text === this.#lastText) return; // mid-rename, or nothing changed
+    // mid-rename (the loader reports a file that stays missing), or nothing changed
+    if (!force && (text === undefined || text === this.#lastText)) return;
     this.#lastText = text;
-    this.#logger.info({ file: this.#file }, 'configuration file changed');
+    if (!force) this.#logger.info({ file: this.#file }, 'configuration file changed');
     try {
       await this.#onChange();
     } catch (err) {

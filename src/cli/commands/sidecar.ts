@@ -1,0 +1,87 @@
+import type { DestinationStream } from 'pino';
+import { Registry } from 'prom-client';
+import { systemClock } from '../../shared/clock.ts';
+import { loadConfigFile } from '../../shared/config/load.ts';
+import { PortwardenError } from '../../shared/errors.ts';
+import { createLogger, type Logger } from '../../shared/logger.ts';
+import { safeSidecarSchema } from '../../sidecar/config-safety.ts';
+import { ConfigWatcher } from '../../sidecar/config-watcher.ts';
+import { LicenseSync, syncPortsFromConfig } from '../../sidecar/license-sync.ts';
+import { createSidecarMetrics } from '../../sidecar/metrics.ts';
+import { Sidecar } from '../../sidecar/sidecar.ts';
+import { AccessTelemetry } from '../../sidecar/telemetry/telemetry.ts';
+import { commonOptions, parseCommandArgs } from '../args.ts';
+import type { Command } from '../command.ts';
+
+const usage = `Usage: portwarden sidecar --config FILE
+
+Runs the license-enforcing proxy: one listener per configured port, admitting only callers
+whose identity the port's license allows, and the admin endpoint (GET /metrics /livez
+/healthz /readyz /status on admin.listen). Licenses come from the authority and are cached
+in authority.cache_dir, so a restart during an outage still works.
+
+A bad file is refused with every \`file:line: key: message\` (exit 2); nothing starts
+half-way. SIGHUP, or saving the file, reloads it; a bad new file is refused and the running
+configuration stays. SIGTERM or SIGINT drains open connections for shutdown_timeout, then
+cuts the rest (exit 1 when it had to); a second signal exits at once.`;
+
+export const sidecarCommand: Command = {
+  summary: 'run the license-enforcing proxy',
+  usage,
+  async run(ctx) {
+    const { values, positionals } = parseCommandArgs(ctx.argv, { ...commonOptions, config: { type: 'string', short: 'c' } });
+    if (values.help) {
+      ctx.stdout.write(`${usage}\n`);
+      return 0;
+    }
+    if (positionals.length > 0) throw new PortwardenError('usage', `unexpected argument "${positionals[0]}"`);
+    const file = values.config;
+    if (file === undefined) throw new PortwardenError('usage', `--config is required\n\n${usage}`);
+
+    const config = await loadConfigFile(file, safeSidecarSchema, ctx.env);
+    const logger = createLogger({ level: config.log.level, destination: ctx.stdout as unknown as DestinationStream });
+    const metrics = createSidecarMetrics(new Registry());
+    const clock = systemClock;
+    const sync = new LicenseSync({ service: config.service, authority: config.authority, ports: syncPortsFromConfig(config.ports), clock, logger, metrics });
+    const telemetry = new AccessTelemetry({ config, metrics, logger, clock });
+    const sidecar = new Sidecar({ config, logger, metrics, clock, licenseSource: sync, onAccess: telemetry.onAccess });
+    try {
+      await sync.start();
+      await telemetry.start();
+      await sidecar.start();
+    } catch (err) {
+      await sidecar.close({ deadlineMs: 0 });
+      await Promise.allSettled([telemetry.close(), sync.close()]);
+      await flush(logger);
+      throw err;
+    }
+
+    const watcher = new ConfigWatcher({ file, logger, onChange: () => sidecar.reloadFile(file, ctx.env) });
+    await watcher.start();
+    const onHangup = () => {
+      logger.info({ file }, 'SIGHUP: reloading the configuration');
+      void watcher.reloadNow();
+    };
+    process.on('SIGHUP', onHangup);
+    logger.info({ service: config.service, ports: Object.fromEntries(sidecar.addresses), admin: sidecar.adminAddress }, 'sidecar started');
+
+    await new Promise<void>((resolve) => {
+      if (ctx.signal.aborted) resolve();
+      else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    const deadlineMs = sidecar.config.shutdown_timeout;
+    logger.info({ signal: String(ctx.signal.reason), deadlineMs }, 'shutting down');
+    process.off('SIGHUP', onHangup);
+    await watcher.close();
+    const deadlineFired = await sidecar.close({ deadlineMs });
+    // the last connections' records are in the final telemetry batch
+    await telemetry.close();
+    await sync.close();
+    await flush(logger);
+    return deadlineFired ? 1 : 0;
+  },
+};
+
+function flush(logger: Logger): Promise<void> {
+  return new Promise((resolve) => logger.flush(() => resolve()));
+}
