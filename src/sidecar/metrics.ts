@@ -128,6 +128,18 @@ export function createSidecarMetrics(registry: Registry = new Registry(), { proc
       labelNames: ['port', 'code'] as const,
       registers,
     }),
+    tlsCertExpiry: new Gauge({
+      name: 'portwarden_tls_cert_expiry_timestamp_seconds',
+      help: 'When the certificate the port presents expires (its notAfter), for ports with TLS material (mtls, outbound).',
+      labelNames: ['port'] as const,
+      registers,
+    }),
+    tlsReloadsTotal: new Counter({
+      name: 'portwarden_tls_reloads_total',
+      help: 'Re-reads of a port\'s TLS certificate, key and CA that found them changed, by result (applied; refused: the old material stays).',
+      labelNames: ['port', 'result'] as const,
+      registers,
+    }),
   };
 }
 

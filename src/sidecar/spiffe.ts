@@ -8,6 +8,7 @@ export interface AltName {
 
 // a JSON string literal, as Node quotes SAN values that hold `,`, `"`, `\` or control characters
 // (since the fix for CVE-2021-44532); the same pattern node's own lib/tls.js splits with
+// eslint-disable-next-line no-control-regex -- control characters are what a JSON string may not hold raw
 const jsonString = /^"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/;
 
 /**
@@ -51,6 +52,7 @@ export function uriSans(cert: X509Certificate): string[] | undefined {
 }
 
 // an identity goes into logs, labels and license matching: no whitespace or control characters
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point
 const printable = /^[^\s\u0000-\u001f\u007f]+$/;
 
 /**
