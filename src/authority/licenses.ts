@@ -121,13 +121,15 @@ export class LicenseService {
       const state = effectiveState(before, now);
       if (state !== 'active') throw new PortwardenError('conflict', `license ${lid} is ${state}; issue a new one`);
       const iat = Math.floor(now / 1000) * 1000;
-      const exp = Math.min(iat + Math.ceil(before.ttlMs / 1000) * 1000, before.maxUntil);
-      if (exp <= before.exp) {
+      // refused only once the current token already runs to the max lifetime; a renewal in
+      // the same second as the last one is allowed (a new jti, the same exp)
+      if (before.exp >= before.maxUntil) {
         throw new PortwardenError(
           'license_max_lifetime',
           `license ${lid} reached its max lifetime (until ${new Date(before.maxUntil).toISOString()}); issue a new one`,
         );
       }
+      const exp = Math.min(iat + Math.ceil(before.ttlMs / 1000) * 1000, before.maxUntil);
       const row: LicenseRow = { ...before, jti: randomUUID(), iat, exp, renewals: before.renewals + 1 };
       row.modifyIndex = await touch(row.service);
       Object.assign(row, await signer.sign(tx, payloadOf(row)));

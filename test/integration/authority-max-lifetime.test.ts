@@ -31,3 +31,12 @@ it('caps renewals at the max lifetime, then refuses with license_max_lifetime an
   const again = await t.api('POST', `/v1/licenses/${license.lid}/renew`);
   expect([again.status, again.body.error.code]).toEqual([409, 'conflict']);
 });
+
+it('does not refuse a renewal in the same second as the issue as license_max_lifetime', async () => {
+  const t = await startTestAuthority();
+  const license = (await t.api('POST', '/v1/licenses', { body: issueBody() })).body;
+  const renewed = await t.api('POST', `/v1/licenses/${license.lid}/renew`);
+  expect(renewed.status).toBe(200);
+  expect(renewed.body).toMatchObject({ lid: license.lid, expires_at: license.expires_at, renewals: 1 });
+  expect(renewed.body.jti).not.toBe(license.jti);
+});
