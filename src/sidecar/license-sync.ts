@@ -164,23 +164,30 @@ export class LicenseSync implements LicenseSource {
   async updatePorts(ports: readonly SyncPort[]): Promise<void> {
     await this.#exclusive(async () => {
       const next = new Map(ports.map((port) => [port.name, port]));
-      const changes: LicenseChange[] = [];
+      let removed: LicenseChange[] = [];
       for (const [name, old] of this.#ports) {
         const now = next.get(name);
         if (now !== undefined && now.listenPort === old.listenPort) continue;
         const change = this.#cache.remove(name);
-        if (change) changes.push(change);
+        if (change) removed.push(change);
         if (now === undefined) forgetLicenseMetrics(this.#metrics, name);
       }
       this.#ports = next;
       this.#intake.forgetVerdicts();
       try {
-        changes.push(...(await this.#applyTokens(this.#listing.tokens, { fromCache: this.#listing.fromCache, signal: this.#abort.signal })));
+        await this.#applyTokens(this.#listing.tokens, {
+          fromCache: this.#listing.fromCache,
+          signal: this.#abort.signal,
+          onCommit: (changes) => {
+            this.#publish([...removed, ...changes], false);
+            removed = [];
+          },
+        });
       } catch (err) {
         // a key refetch failed: the next round judges these tokens again
         this.#logger.warn({ code: codeOf(err) }, 'cannot judge every known license after the port change');
       } finally {
-        this.#publish(changes, false);
+        if (removed.length > 0) this.#publish(removed, false);
       }
     });
   }
@@ -233,24 +240,22 @@ export class LicenseSync implements LicenseSource {
     const sent = this.#index;
     const listing = await this.#client.pollLicenses({ service: this.#service, index: sent, waitMs: this.#refreshMs, signal });
     await this.#exclusive(async () => {
-      // revocations first: they need no keys, must not wait behind a key refetch, and a
-      // replacement in the same listing must find the revoked license already out of the way
-      const changes = this.#cache.revoke(listing.revoked);
       this.#listing = { tokens: listing.licenses, fromCache: false };
-      const before = this.#jwks.jwks;
-      try {
-        changes.push(...(await this.#applyTokens(listing.licenses, { fromCache: false, signal })));
-      } finally {
-        this.#publish(changes, keysChanged || before !== this.#jwks.jwks);
-      }
+      const keysBefore = this.#jwks.jwks;
+      await this.#applyTokens(listing.licenses, {
+        fromCache: false,
+        signal,
+        revoked: listing.revoked,
+        onCommit: (changes) => this.#publish(changes, keysChanged || keysBefore !== this.#jwks.jwks),
+      });
     });
     // an index that went backwards means the authority's state was reset: start over (Consul's rule)
     this.#index = listing.index < sent ? 0 : listing.index;
     return listing.index !== sent;
   }
 
-  /** Verifies and offers tokens against the ports configured now. */
-  #applyTokens(tokens: readonly ListedToken[], options: { fromCache: boolean; signal: AbortSignal }): Promise<LicenseChange[]> {
+  /** Verifies and commits tokens against the ports configured now (see `LicenseIntake.apply`). */
+  #applyTokens(tokens: readonly ListedToken[], options: Parameters<LicenseIntake['apply']>[2]): Promise<void> {
     const target: VerifyTarget = {
       service: this.#service,
       ports: new Map([...this.#ports].map(([name, port]) => [name, port.listenPort])),
@@ -274,14 +279,19 @@ export class LicenseSync implements LicenseSource {
       return;
     }
     this.#listing = { tokens: snapshot.licenses, fromCache: true };
-    const changes = await this.#applyTokens(snapshot.licenses, { fromCache: true, signal: this.#abort.signal });
-    changes.push(...this.#cache.revoke(snapshot.revoked));
-    this.#logger.info({ file: this.#lkg.file, ports: changes.map((change) => change.portName) }, 'loaded last-known-good licenses');
-    this.#publish(changes, false);
+    await this.#applyTokens(snapshot.licenses, {
+      fromCache: true,
+      signal: this.#abort.signal,
+      revoked: snapshot.revoked,
+      onCommit: (changes) => {
+        this.#logger.info({ file: this.#lkg.file, ports: changes.map((change) => change.portName) }, 'loaded last-known-good licenses');
+        this.#publish(changes, false, false);
+      },
+    });
   }
 
   /** Emits changes, updates their gauges, and writes last-known-good when anything changed. */
-  #publish(changes: LicenseChange[], keysChanged: boolean): void {
+  #publish(changes: LicenseChange[], keysChanged: boolean, persist = true): void {
     for (const change of netChanges(changes)) {
       const current = change.current;
       this.#logger.info(
@@ -297,7 +307,7 @@ export class LicenseSync implements LicenseSource {
         }
       }
     }
-    if (changes.length === 0 && !keysChanged) return;
+    if (!persist || (changes.length === 0 && !keysChanged)) return;
     const jwks = this.#jwks.jwks;
     if (jwks === undefined) return;
     void this.#lkg.save({
