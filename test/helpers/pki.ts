@@ -93,3 +93,8 @@ export async function createPki(): Promise<TestPki> {
     close: () => (closed ??= rm(dir, { recursive: true, force: true })),
   };
 }
+
+/** The `{ ca, cert, key }` files of a port's identity: `leaf`'s cert and key, trusting `ca`. */
+export function identityFiles(ca: CertFiles, leaf: CertFiles): { ca: string; cert: string; key: string } {
+  return { ca: ca.cert, cert: leaf.cert, key: leaf.key };
+}
