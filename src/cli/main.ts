@@ -4,6 +4,7 @@ import { ConfigError, formatIssue } from '../shared/config/load.ts';
 
 /** argv -> command. Commands load lazily so `portwarden --help` stays fast. */
 const commands: Record<string, () => Promise<Command>> = {
+  up: async () => (await import('./commands/up.ts')).upCommand,
   config: async () => (await import('./commands/config.ts')).configCommand,
   authority: async () => (await import('./commands/authority.ts')).authorityCommand,
   sidecar: async () => (await import('./commands/sidecar.ts')).sidecarCommand,

@@ -1,0 +1,48 @@
+import { execFile, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { request } from 'undici';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { freePort } from '../helpers/ports.ts';
+import { tempDir } from '../helpers/tmp.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const node = 'node_modules/.bin/node';
+const bin = 'bin/portwarden.js';
+
+async function get(port: number): Promise<string> {
+  const { body } = await request(`http://127.0.0.1:${port}/`, { reset: true });
+  return body.text();
+}
+
+describe('portwarden up', () => {
+  it('goes from start to a licensed curl, then to a refused one after the printed revoke, and stops on SIGTERM', async () => {
+    const dataDir = await tempDir();
+    const [authorityPort, listenPort, adminPort] = [await freePort(), await freePort(), await freePort()];
+    const child = spawn(node, [bin, 'up', '--data', dataDir, '--port', String(listenPort), '--admin-port', String(adminPort)], {
+      env: { PATH: process.env.PATH ?? '', PORTWARDEN_LISTEN: `127.0.0.1:${authorityPort}` },
+    });
+    onTestFinished(() => void child.kill('SIGKILL'));
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+
+    await waitFor(() => stdout.includes('portwarden is up'), { timeoutMs: 20_000, what: 'the banner' });
+    expect(stdout).toContain(`curl -s http://127.0.0.1:${listenPort}/`);
+    expect(await get(listenPort)).toBe('hello from the demo upstream: GET /\n');
+
+    const lid = /licenses revoke (\S+)/.exec(stdout)?.[1];
+    expect(lid).toMatch(/^lic_/);
+    const token = (await readFile(join(dataDir, 'admin.token'), 'utf8')).trim();
+    await promisify(execFile)(node, [bin, 'licenses', 'revoke', lid!, '--authority', `http://127.0.0.1:${authorityPort}`], {
+      env: { PATH: process.env.PATH ?? '', PORTWARDEN_TOKEN: token },
+    });
+    await waitFor(async () => (await get(listenPort).then(() => false, () => true)), { what: 'the revoked port to refuse' });
+    const { body } = await request(`http://127.0.0.1:${adminPort}/metrics`);
+    expect(await body.text()).toMatch(/portwarden_connections_total\{port="http",decision="deny",reason="revoked"\} [1-9]/);
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});
