@@ -15,15 +15,19 @@ const commands: Record<string, () => Promise<Command>> = {
   check: async () => (await import('./commands/check.ts')).checkCommand,
 };
 
-function help(): string {
+async function help(): Promise<string> {
+  const lines = await Promise.all(
+    Object.entries(commands).map(async ([name, load]) => `  ${name.padEnd(10)} ${(await load()).summary}`),
+  );
   return [
     'Usage: portwarden <command> [options]',
     '',
     'Commands:',
-    ...Object.keys(commands).map((name) => `  ${name}`),
+    ...lines,
     '',
     'Every command takes --help. Commands that call the authority take --authority URL',
     '(default $PORTWARDEN_AUTHORITY, then http://127.0.0.1:7400) and read $PORTWARDEN_TOKEN.',
+    'Exit codes: 0 done, 1 a finding or a refusal, 2 bad input or usage.',
   ].join('\n');
 }
 
@@ -40,12 +44,12 @@ export function exitCodeFor(err: unknown): number {
 export async function main(argv: string[], ctx: Omit<CommandContext, 'argv'>): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    ctx.stdout.write(`${help()}\n`);
+    ctx.stdout.write(`${await help()}\n`);
     return name === undefined ? 2 : 0;
   }
   const load = commands[name];
   if (!load) {
-    ctx.stderr.write(`portwarden: unknown command "${name}"\n\n${help()}\n`);
+    ctx.stderr.write(`portwarden: unknown command "${name}"\n\n${await help()}\n`);
     return 2;
   }
   try {
