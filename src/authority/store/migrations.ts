@@ -106,4 +106,51 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    name: 'port register: ports and their held numbers',
+    sql: `
+      CREATE TABLE ports (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        service TEXT NOT NULL,
+        name TEXT NOT NULL,
+        env TEXT NOT NULL,
+        protocol TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        number INTEGER,
+        owner TEXT NOT NULL,
+        dependencies TEXT NOT NULL,
+        state TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        created_by TEXT NOT NULL,
+        approved_at INTEGER,
+        approved_by TEXT,
+        rejected_at INTEGER,
+        rejected_by TEXT,
+        released_at INTEGER,
+        released_by TEXT,
+        reason TEXT,
+        transition_to INTEGER,
+        transition_ends_at INTEGER,
+        previous_numbers TEXT NOT NULL,
+        pending_license TEXT
+      ) STRICT;
+      -- one live record per port: asking again needs a release (or a rejection) first
+      CREATE UNIQUE INDEX ports_live_key ON ports (service, name, env, protocol)
+        WHERE state IN ('requested', 'active', 'transitioning');
+      CREATE INDEX ports_by_service ON ports (service, name, env);
+      CREATE INDEX ports_by_state ON ports (state);
+
+      -- every number a live port holds (a transitioning port holds two); the primary key makes
+      -- double assignment impossible whatever the code above it does
+      CREATE TABLE port_numbers (
+        env TEXT NOT NULL,
+        protocol TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        port_id INTEGER NOT NULL REFERENCES ports (id),
+        PRIMARY KEY (env, protocol, number)
+      ) STRICT;
+      CREATE INDEX port_numbers_by_port ON port_numbers (port_id);
+    `,
+  },
 ];
