@@ -15,8 +15,8 @@ export async function startScript<T>(script: string, args: string[], env: NodeJS
 }
 
 /** Starts any program and resolves once `ready()` says it is serving. */
-export async function startProgram(command: string, args: string[], ready: () => Promise<boolean>): Promise<BenchProcess> {
-  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+export async function startProgram(command: string, args: string[], ready: () => Promise<boolean>, env: NodeJS.ProcessEnv = {}): Promise<BenchProcess> {
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env } });
   const deadline = Date.now() + 10_000;
   while (!(await ready())) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${command} did not start`);
