@@ -47,13 +47,21 @@ export function spawnSidecar(configFile: string, options: { env?: Record<string,
     waitForLog: (msg, fields = {}, timeoutMs = 15_000) =>
       waitFor(() => logs.find((line) => line.msg === msg && Object.entries(fields).every(([key, value]) => line[key] === value)), {
         timeoutMs,
-        what: `log "${msg}"${stderr ? ` (stderr: ${stderr})` : ''}`,
+        what: `log "${msg}"`,
+      }).catch((err: Error) => {
+        throw new Error(`${err.message}; exit ${child.exitCode}, stderr: ${stderr}`);
       }),
   };
 }
 
 /** A temp dir with a token file for `service` and the YAML of a sidecar that uses the fake authority. */
-export async function sidecarFiles(options: { authorityUrl: string; token: string; body: string }): Promise<{ dir: string; file: string }> {
+export async function sidecarFiles(options: {
+  authorityUrl: string;
+  token: string;
+  body: string;
+  /** More `telemetry:` keys, indented. */
+  telemetry?: string[];
+}): Promise<{ dir: string; file: string }> {
   const dir = await tempDir('portwarden-cli-');
   const tokenFile = join(dir, 'sidecar.token');
   await writeFile(tokenFile, `${options.token}\n`, { mode: 0o600 });
@@ -65,6 +73,7 @@ export async function sidecarFiles(options: { authorityUrl: string; token: strin
     `  cache_dir: ${join(dir, 'cache')}`,
     'telemetry:',
     `  spool_dir: ${join(dir, 'spool')}`,
+    ...(options.telemetry ?? []),
     'inventory:',
     '  enabled: false',
     options.body,
