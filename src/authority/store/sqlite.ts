@@ -6,8 +6,10 @@ import { PortwardenError } from '../../shared/errors.ts';
 import { migrations as defaultMigrations, type Migration } from './migrations.ts';
 import type { Store, StoreTx } from './store.ts';
 import { int } from './sqlite/columns.ts';
+import { sqliteAccess } from './sqlite/access.ts';
 import { sqliteAudit } from './sqlite/audit.ts';
 import { sqliteIndex } from './sqlite/index.ts';
+import { sqliteInventory } from './sqlite/inventory.ts';
 import { sqliteKeys } from './sqlite/keys.ts';
 import { sqliteLicenses } from './sqlite/licenses.ts';
 import { sqliteTelemetry } from './sqlite/telemetry.ts';
@@ -46,6 +48,8 @@ export class SqliteStore implements Store {
       tokens: sqliteTokens(db),
       audit: sqliteAudit(db),
       telemetry: sqliteTelemetry(db),
+      access: sqliteAccess(db),
+      inventory: sqliteInventory(db),
     };
   }
 
