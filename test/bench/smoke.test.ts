@@ -1,0 +1,15 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+// The benchmark suite in its seconds-long smoke mode, so it cannot rot. Its numbers are not asserted.
+describe('bench smoke', () => {
+  it('runs every load against every front and prints the tables', { timeout: 120_000 }, async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, ['bench/run.ts', '--smoke'], { maxBuffer: 1 << 20 });
+    for (const load of ['keep-alive HTTP', 'new connections', 'bulk, 2 streams']) {
+      for (const front of ['direct', 'node pipe', 'portwarden']) expect(stdout).toMatch(new RegExp(`\\| ${load} \\| ${front} \\| \\d+`));
+    }
+    expect(stdout).toMatch(/\| decide\(\) with a 32-entry allow list \| \d+ ns\/op \|/);
+    expect(stdout).toMatch(/\| revoke -> applied by every loop \| \d+ \| \d+ \| \d+ \|/);
+  });
+});
