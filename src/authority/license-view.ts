@@ -1,4 +1,5 @@
 import { formatDuration } from '../shared/duration.ts';
+import type { CallerAccessView } from './last-access.ts';
 import type { LicenseRow, LicenseState, Protocol, RenewPolicy } from './store/store.ts';
 
 /**
@@ -34,6 +35,8 @@ export interface LicenseView {
   modify_index: number;
   /** The compact JWS; left out of audit entries. */
   token?: string;
+  /** `GET /v1/licenses/{lid}` only: the port's callers since the license was issued, most recent first. */
+  access?: CallerAccessView[];
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();

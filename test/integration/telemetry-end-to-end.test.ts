@@ -49,7 +49,7 @@ describe('access telemetry from the proxy to the authority', () => {
     await telemetry.flush();
     await telemetry.flush(); // nothing new: no empty batch, nothing counted twice
 
-    const accesses = await authority.authority.context.store.read((tx) => tx.telemetry.accesses('payments'));
+    const accesses = await authority.authority.context.store.read((tx) => tx.access.callers({ service: 'payments', limit: 10 }));
     expect(accesses).toEqual([expect.objectContaining({ service: 'payments', port: 'api', identity: LOCAL_IDENTITY, origin: '127.0.0.1', count: 3 })]);
     const last = Math.max(...seen.map((record) => record.time + record.durationMs));
     expect(accesses[0]?.lastAccessAt).toBe(last);
@@ -61,7 +61,7 @@ describe('access telemetry from the proxy to the authority', () => {
     expect(sidecarOwnPorts(harness.sidecar).sort()).toEqual([harness.address('api').port, upstream.port, adminPort].sort());
     const inventory = new InventoryReporter({ config, metrics: harness.metrics, logger, ownPorts: () => sidecarOwnPorts(harness.sidecar) });
     const status = await inventory.report();
-    expect(status?.basis).toBe('local'); // this authority has no /v1/inventory yet
+    expect(status?.basis).toBe('authority'); // the authority judges the listeners against the register
     await inventory.close();
     await harness.sidecar.close({ deadlineMs: 0 });
     await telemetry.close();

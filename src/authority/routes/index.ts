@@ -1,6 +1,8 @@
 import type { AuthorityContext } from '../context.ts';
 import type { Route } from '../http/router.ts';
+import { accessRoutes } from './access.ts';
 import { auditRoutes } from './audit.ts';
+import { inventoryRoutes } from './inventory.ts';
 import { keyRoutes } from './keys.ts';
 import { licenseRoutes } from './licenses.ts';
 import { opsRoutes } from './ops.ts';
@@ -17,5 +19,7 @@ export const routeFactories: readonly ((ctx: AuthorityContext) => Route[])[] = [
   licenseRoutes,
   tokenRoutes,
   telemetryRoutes,
+  accessRoutes,
+  inventoryRoutes,
   auditRoutes,
 ];

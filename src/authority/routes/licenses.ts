@@ -4,6 +4,7 @@ import { PortwardenError } from '../../shared/errors.ts';
 import type { AuthorityContext } from '../context.ts';
 import { requireAdmin, requireService } from '../http/access.ts';
 import type { Route } from '../http/router.ts';
+import { licenseAccess } from '../last-access.ts';
 import { allowEntry, durationText, indexText } from './schemas.ts';
 
 /** A blocking query never holds longer than this, whatever `wait` asks. */
@@ -85,7 +86,9 @@ export function licenseRoutes(ctx: AuthorityContext): Route[] {
         }
         requireService(req.principal, row.service);
         const view = await licenses.get(lid);
-        return { headers: { 'x-portwarden-index': String(view.modify_index) }, body: view };
+        // who used the port: last access per (identity, origin address) since the license was issued
+        const access = await ctx.store.read((tx) => licenseAccess(tx, row));
+        return { headers: { 'x-portwarden-index': String(view.modify_index) }, body: { ...view, access } };
       },
     },
     {

@@ -153,4 +153,46 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX port_numbers_by_port ON port_numbers (port_id);
     `,
   },
+  {
+    version: 3,
+    name: 'access totals per caller and per port, inventory snapshots',
+    sql: `
+      -- per (service, port, identity, origin address): totals and the latest decision;
+      -- identity '' stands for none (it is part of the key)
+      ALTER TABLE access_last ADD COLUMN bytes_in INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE access_last ADD COLUMN bytes_out INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE access_last ADD COLUMN first_access_at INTEGER;
+      ALTER TABLE access_last ADD COLUMN last_decision TEXT NOT NULL DEFAULT 'allow';
+      ALTER TABLE access_last ADD COLUMN last_reason TEXT;
+      UPDATE access_last SET first_access_at = last_access_at;
+      CREATE INDEX access_last_by_time ON access_last (last_access_at);
+
+      -- per (service, port name): what the register's cleanup reads; kept when callers are pruned
+      CREATE TABLE access_port (
+        service TEXT NOT NULL,
+        port TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        bytes_in INTEGER NOT NULL,
+        bytes_out INTEGER NOT NULL,
+        first_access_at INTEGER NOT NULL,
+        last_access_at INTEGER NOT NULL,
+        last_decision TEXT NOT NULL,
+        last_reason TEXT,
+        last_allowed_at INTEGER,
+        PRIMARY KEY (service, port)
+      ) STRICT;
+      INSERT INTO access_port (service, port, count, bytes_in, bytes_out, first_access_at, last_access_at, last_decision, last_reason, last_allowed_at)
+        SELECT service, port, sum(count), 0, 0, min(last_access_at), max(last_access_at), 'allow', NULL, max(last_access_at)
+        FROM access_last GROUP BY service, port;
+
+      -- the latest listener snapshot each service's sidecar reported (JSON arrays)
+      CREATE TABLE inventory_reports (
+        service TEXT PRIMARY KEY,
+        reported_at INTEGER NOT NULL,
+        sent_at INTEGER NOT NULL,
+        listeners TEXT NOT NULL,
+        sidecar_ports TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

@@ -145,25 +145,173 @@ export interface IndexRepo {
   bump(service: string): Promise<number>;
 }
 
-/** One access record as sidecars report it, already scoped to a service. */
-export interface AccessRecord {
+export type AccessDecision = 'allow' | 'deny';
+
+/**
+ * What one summed access record adds, already scoped to a service: `count` connections of
+ * one caller (identity, origin address) to one port, between `firstAccessAt` and `lastAccessAt`.
+ */
+export interface AccessInput {
+  service: string;
+  /** The port's name in the sidecar configuration (or its number, as text). */
+  port: string;
+  /** Null when the caller had no identity. */
+  identity: string | null;
+  /** The caller's IP address, without the source port. */
+  origin: string;
+  count: number;
+  bytesIn: number;
+  bytesOut: number;
+  firstAccessAt: number;
+  lastAccessAt: number;
+  /** Decision and deny reason of the latest connection in the record. */
+  decision: AccessDecision;
+  reason: string | null;
+}
+
+/** The totals of one caller on one port: counts and bytes summed, first/last access widened. */
+export interface CallerAccessRow {
   service: string;
   port: string;
-  identity: string;
+  identity: string | null;
   origin: string;
-  lastAccessAt: number;
   count: number;
+  bytesIn: number;
+  bytesOut: number;
+  firstAccessAt: number;
+  lastAccessAt: number;
+  lastDecision: AccessDecision;
+  lastReason: string | null;
+}
+
+/** The totals of one port, over every caller (kept when old callers are pruned). */
+export interface PortAccessRow {
+  service: string;
+  port: string;
+  count: number;
+  bytesIn: number;
+  bytesOut: number;
+  firstAccessAt: number;
+  /** Any connection, admitted or refused. */
+  lastAccessAt: number;
+  lastDecision: AccessDecision;
+  lastReason: string | null;
+  /** The latest connection that was admitted; null when every one was refused. */
+  lastAllowedAt: number | null;
+}
+
+export interface CallerAccessQuery {
+  service?: string;
+  /** Any of these port names. */
+  ports?: readonly string[];
+  /** Only callers whose last access is at or after this. */
+  since?: number;
+  /** Most recent first; at most this many. */
+  limit: number;
+}
+
+/** Access totals per caller (service, port, identity, origin) and per port. */
+export interface AccessRepo {
+  /** Adds one record to its caller's and its port's totals (an upsert of each). */
+  record(input: AccessInput): Promise<void>;
+  /** Callers, most recent last access first. */
+  callers(query: CallerAccessQuery): Promise<CallerAccessRow[]>;
+  /** One port's totals; undefined when nothing ever connected. */
+  port(service: string, port: string): Promise<PortAccessRow | undefined>;
+  /** Every port's totals, of one service or all, by service and port. */
+  ports(service?: string): Promise<PortAccessRow[]>;
+  /** Forgets callers whose last access is before `before` (their ports keep the totals); returns how many. */
+  pruneCallers(before: number): Promise<number>;
 }
 
 export interface TelemetryRepo {
   /** Records a batch id; false when the service already sent it (the batch is then skipped). */
   claimBatch(service: string, batchId: string, at: number): Promise<boolean>;
-  /** Adds `count` and raises the last access of (service, port, identity, origin). */
-  recordAccess(record: AccessRecord): Promise<void>;
-  /** Last access per (port, identity, origin) of a service, or of all services. */
-  accesses(service?: string): Promise<AccessRecord[]>;
   /** Forgets batch ids received before `before`; returns how many. */
   pruneBatches(before: number): Promise<number>;
+}
+
+/** One listening socket a sidecar reported. */
+export interface InventoryListenerRow {
+  protocol: Protocol;
+  address: string;
+  port: number;
+}
+
+/** The latest listener snapshot of a service's sidecar. */
+export interface InventoryRow {
+  service: string;
+  /** When the authority received it. */
+  reportedAt: number;
+  /** When the sidecar read it. */
+  sentAt: number;
+  listeners: InventoryListenerRow[];
+  /** TCP ports the reporting sidecar accounts for itself: its listen ports, their upstreams, its admin port. */
+  sidecarPorts: number[];
+}
+
+export interface InventoryRepo {
+  /** Replaces the service's snapshot. */
+  put(row: InventoryRow): Promise<void>;
+  get(service: string): Promise<InventoryRow | undefined>;
+  /** Every service's snapshot, by service. */
+  list(): Promise<InventoryRow[]>;
+}
+
+/** A port of the register as stored; the API shows it as a `PortRecord` (ISO dates). */
+export interface PortRow {
+  /** Assigned by the store on insert (decimal digits). */
+  id: string;
+  service: string;
+  name: string;
+  env: string;
+  protocol: Protocol;
+  kind: 'static' | 'ephemeral';
+  number: number | null;
+  owner: string;
+  /** `service/name` of the ports this one calls. */
+  dependencies: string[];
+  state: 'requested' | 'active' | 'transitioning' | 'released' | 'rejected';
+  createdAt: number;
+  createdBy: string;
+  approvedAt: number | null;
+  approvedBy: string | null;
+  rejectedAt: number | null;
+  rejectedBy: string | null;
+  releasedAt: number | null;
+  releasedBy: string | null;
+  reason: string | null;
+  /** While transitioning: the new number and when the old one is released. */
+  transition: { to: number; windowEndsAt: number } | null;
+  /** Numbers given up by transitions; they cool down like released ones. */
+  previousNumbers: { number: number; releasedAt: number }[];
+  /** A license asked for with the request, issued when the port becomes active. */
+  pendingLicense: { allow: string[]; ttlMs?: number | undefined; renew?: RenewPolicy | undefined } | null;
+}
+
+export interface PortFilter {
+  service?: string;
+  name?: string;
+  env?: string;
+  protocol?: Protocol;
+  states?: readonly PortRow['state'][];
+}
+
+/**
+ * The register's ports. `insert` and `update` also keep the table of held numbers: a number
+ * held twice in one env and protocol is refused by the store itself (`port_taken`), and a
+ * second live record of one port (service, name, env, protocol) is a `conflict`.
+ */
+export interface PortRepo {
+  /** Stores a new port and returns it with its id. */
+  insert(row: Omit<PortRow, 'id'>): Promise<PortRow>;
+  /** Replaces every mutable column of the row with the same id. */
+  update(row: PortRow): Promise<void>;
+  get(id: string): Promise<PortRow | undefined>;
+  /** Ports matching the filter, by service, name, env, protocol, then id (oldest first). */
+  list(filter?: PortFilter): Promise<PortRow[]>;
+  /** Transitioning ports whose window ends at or before `at`, earliest first. */
+  transitionsEndingBy(at: number): Promise<PortRow[]>;
 }
 
 /** Repositories bound to one transaction (or to plain reads). New resources add a repo here. */
@@ -174,6 +322,9 @@ export interface StoreTx {
   tokens: TokenRepo;
   audit: AuditRepo;
   telemetry: TelemetryRepo;
+  access: AccessRepo;
+  inventory: InventoryRepo;
+  ports: PortRepo;
 }
 
 export interface Store {

@@ -1,0 +1,34 @@
+import type { DatabaseSync } from 'node:sqlite';
+import type { InventoryListenerRow, InventoryRepo, InventoryRow } from '../store.ts';
+import { int, json, str } from './columns.ts';
+
+/** The latest listener snapshot per service, its listeners and the sidecar's own ports as JSON. */
+export function sqliteInventory(db: DatabaseSync): InventoryRepo {
+  const put = db.prepare(`INSERT INTO inventory_reports (service, reported_at, sent_at, listeners, sidecar_ports) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (service) DO UPDATE SET reported_at = excluded.reported_at, sent_at = excluded.sent_at,
+      listeners = excluded.listeners, sidecar_ports = excluded.sidecar_ports`);
+  const get = db.prepare('SELECT * FROM inventory_reports WHERE service = ?');
+  const list = db.prepare('SELECT * FROM inventory_reports ORDER BY service');
+  return {
+    async put(row) {
+      put.run(row.service, row.reportedAt, row.sentAt, JSON.stringify(row.listeners), JSON.stringify(row.sidecarPorts));
+    },
+    async get(service) {
+      const row = get.get(service);
+      return row === undefined ? undefined : fromRow(row);
+    },
+    async list() {
+      return list.all().map(fromRow);
+    },
+  };
+}
+
+function fromRow(row: Record<string, unknown>): InventoryRow {
+  return {
+    service: str(row.service),
+    reportedAt: int(row.reported_at),
+    sentAt: int(row.sent_at),
+    listeners: json(row.listeners) as InventoryListenerRow[],
+    sidecarPorts: json(row.sidecar_ports) as number[],
+  };
+}
