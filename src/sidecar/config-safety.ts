@@ -29,7 +29,9 @@ export function reservedRangeOf(port: number): string | undefined {
 export function safetyIssues(config: Pick<SidecarConfig, 'ports'>): SafetyIssue[] {
   const issues: SafetyIssue[] = [];
   config.ports.forEach((port, index) => {
-    if (!port.allow_remote_upstream && !isLoopbackHost(unmapIPv4(port.upstream.host))) {
+    // an outbound port reaches its one upstream over mTLS and checks its SPIFFE ID: no open relay
+    const remoteByDesign = port.identity.mode === 'outbound';
+    if (!port.allow_remote_upstream && !remoteByDesign && !isLoopbackHost(unmapIPv4(port.upstream.host))) {
       issues.push({
         path: ['ports', index, 'upstream'],
         message: `"${port.upstream.host}" is not a loopback address; set allow_remote_upstream: true to forward off this host`,
