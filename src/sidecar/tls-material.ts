@@ -39,6 +39,8 @@ export interface TlsMaterialOptions {
   clock?: Clock;
   /** Re-read when a file changes (default true); `reload()` works either way. */
   watch?: boolean;
+  /** Refuse a certificate without exactly one URI SAN: the workload's identity must be in it (outbound). */
+  requireIdentity?: boolean;
   /** Quiet time after a change before re-reading, so a cert and key written one after the other load together (default 100ms). */
   debounceMs?: number;
 }
@@ -203,6 +205,10 @@ function build(options: TlsMaterialOptions, raw: Raw): TlsSnapshot {
   if (leaf && privateKey && !leaf.checkPrivateKey(privateKey)) {
     issues.push(issue(options, 'key', `does not match the certificate in ${options.keyPath}.cert`));
   }
+  const identity = leaf && certificateIdentity(leaf);
+  if (leaf && identity === undefined && options.requireIdentity) {
+    issues.push(issue(options, 'cert', 'must carry exactly one URI SAN, this workload\'s SPIFFE ID'));
+  }
   if (issues.length > 0 || !leaf) throw new ConfigError('config_invalid', issues);
   const contextOptions: SecureContextOptions = { ca: raw.ca, cert: raw.cert, key: raw.key, minVersion: 'TLSv1.2' };
   let secureContext: SecureContext;
@@ -211,7 +217,7 @@ function build(options: TlsMaterialOptions, raw: Raw): TlsSnapshot {
   } catch (err) {
     throw new ConfigError('config_invalid', [issue(options, 'cert', `cannot be used for TLS (${(err as NodeJS.ErrnoException).code ?? 'error'})`)]);
   }
-  return { options: contextOptions, secureContext, certificate: leaf, identity: certificateIdentity(leaf) };
+  return { options: contextOptions, secureContext, certificate: leaf, identity };
 }
 
 function issue(options: TlsMaterialOptions, key: keyof TlsFiles, message: string): ConfigIssue {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isLoopbackHost } from '../address.ts';
 import { cidr, duration, filePath, hostPort, hostPortWithDefault, identity, logLevel, name } from './schema-parts.ts';
 
 /** Who is calling: how a port learns the caller's workload identity. */
@@ -100,6 +101,14 @@ export const sidecarSchema = z
         ctx.addIssue({ code: 'custom', path: ['ports', index, 'listen'], message: `duplicates ports[${seenListen}].listen ${listenKey}` });
       }
       listens.set(listenKey, index);
+      // the local app's leg of an outbound port is plaintext: it must not leave the host
+      if (port.identity.mode === 'outbound' && !isLoopbackHost(port.listen.host)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['ports', index, 'listen'],
+          message: 'must be a loopback address (127.0.0.1, ::1 or localhost) with identity mode outbound: the local leg is plaintext',
+        });
+      }
     });
   });
 
