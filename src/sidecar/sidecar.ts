@@ -195,7 +195,7 @@ export class Sidecar {
     for (const [name, listener] of opened) this.#listeners.set(name, listener);
     for (const port of plan.unchanged) {
       const listener = this.#listeners.get(port.name) as PortListener;
-      if (identityInputsChanged(port, previous, next)) await listener.setIdentity(await this.#createIdentity(port, { config: next, logger: this.#logger }));
+      if (identityInputsChanged(port, previous, next)) await listener.setIdentity(await this.#createIdentity(port, { config: next, logger: this.#logger, metrics: this.#metrics, clock: this.#clock }));
       else await listener.reloadIdentity();
     }
     if (plan.adminChanged) {
@@ -235,7 +235,7 @@ export class Sidecar {
   }
 
   async #openListener(port: PortConfig, config: SidecarConfig): Promise<PortListener> {
-    const identity = await this.#createIdentity(port, { config, logger: this.#logger });
+    const identity = await this.#createIdentity(port, { config, logger: this.#logger, metrics: this.#metrics, clock: this.#clock });
     const listener = new PortListener({
       port,
       identity,
