@@ -24,23 +24,29 @@ export const inventoryReportSchema = z.object({
   service: z.string().min(1),
   sent_at: z.iso.datetime(),
   listeners: z.array(inventoryListenerSchema),
+  /**
+   * The TCP ports this sidecar accounts for (its listen ports, their upstreams, its admin
+   * port), so the authority leaves them out of its answer as `locallyUnfronted` does here.
+   */
+  sidecar_ports: z.array(z.number().int().min(1).max(65_535)),
 });
 export type InventoryReport = z.infer<typeof inventoryReportSchema>;
 
 /**
  * The authority's 2xx answer: the reported listeners that are neither in the port register
- * for this service nor fronted by a sidecar. Anything else (404 from an authority without the
+ * nor fronted by this sidecar (`sidecar_ports`), loopback ones left out. Anything else (404 from an authority without the
  * endpoint, another shape) leaves the sidecar on its local estimate.
  */
 export const inventoryAnswerSchema = z.object({ unregistered: z.array(inventoryListenerSchema) });
 
 /** Builds the report: inodes dropped, duplicates (SO_REUSEPORT groups) merged, sorted. */
-export function toInventoryReport(service: string, listeners: readonly Listener[], now: number): InventoryReport {
+export function toInventoryReport(service: string, listeners: readonly Listener[], now: number, ownPorts: Iterable<number> = []): InventoryReport {
   const unique = new Map<string, InventoryListener>();
   for (const { protocol, address, port } of listeners) unique.set(`${protocol} ${address} ${port}`, { protocol, address, port });
   // code-unit order, not locale order, so the same sockets always give the same body
   const sorted = [...unique.values()].sort((a, b) => compare(a.protocol, b.protocol) || a.port - b.port || compare(a.address, b.address));
-  return { service, sent_at: new Date(now).toISOString(), listeners: sorted };
+  const sidecarPorts = [...new Set(ownPorts)].filter((port) => port > 0).sort((a, b) => a - b);
+  return { service, sent_at: new Date(now).toISOString(), listeners: sorted, sidecar_ports: sidecarPorts };
 }
 
 /**

@@ -114,12 +114,13 @@ export class InventoryReporter {
       this.#readFailing = true;
       return undefined;
     }
-    const report = toInventoryReport(this.#o.config.service, listeners, this.#clock.now());
+    const ownPorts = new Set(this.#o.ownPorts());
+    const report = toInventoryReport(this.#o.config.service, listeners, this.#clock.now(), ownPorts);
     const result = await this.#poster.post(inventoryPath, JSON.stringify(report), this.#abort.signal);
     const answer = result.outcome === 'acked' ? inventoryAnswerSchema.safeParse(result.body) : undefined;
     const status: InventoryStatus = answer?.success
       ? { at: report.sent_at, listeners: report.listeners.length, unregistered: answer.data.unregistered, basis: 'authority' }
-      : { at: report.sent_at, listeners: report.listeners.length, unregistered: locallyUnfronted(report.listeners, new Set(this.#o.ownPorts())), basis: 'local' };
+      : { at: report.sent_at, listeners: report.listeners.length, unregistered: locallyUnfronted(report.listeners, ownPorts), basis: 'local' };
     if (status.basis === 'local' && this.#status?.basis !== 'local') {
       const why = result.outcome === 'acked' ? { status: result.status, problem: 'no unregistered list in the answer' } : { code: result.error.code, status: result.status };
       this.#log.info(why, 'authority gave no inventory answer; counting unregistered listeners locally');

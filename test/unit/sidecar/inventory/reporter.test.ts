@@ -53,6 +53,8 @@ describe('InventoryReporter', () => {
           { protocol: 'udp', address: '127.0.0.53', port: 53 },
           { protocol: 'udp', address: '0.0.0.0', port: 5353 },
         ],
+        // what the sidecar accounts for itself, so the authority's answer leaves them out too
+        sidecar_ports: [8080, 8443, 9901],
       },
     ]);
     // the authority has no /v1/inventory yet (404): the local estimate
