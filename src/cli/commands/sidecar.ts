@@ -7,6 +7,8 @@ import { createLogger, type Logger } from '../../shared/logger.ts';
 import { safeSidecarSchema } from '../../sidecar/config-safety.ts';
 import { ConfigWatcher } from '../../sidecar/config-watcher.ts';
 import { LicenseSync, syncPortsFromConfig } from '../../sidecar/license-sync.ts';
+import { InventoryReporter } from '../../sidecar/inventory/reporter.ts';
+import { sidecarOwnPorts } from '../../sidecar/inventory/own-ports.ts';
 import { createSidecarMetrics } from '../../sidecar/metrics.ts';
 import { Sidecar } from '../../sidecar/sidecar.ts';
 import { AccessTelemetry } from '../../sidecar/telemetry/telemetry.ts';
@@ -56,6 +58,10 @@ export const sidecarCommand: Command = {
       throw err;
     }
 
+    // every inventory.interval: this namespace's listening sockets to the authority; own ports read each round (reloads, port 0)
+    const inventory = new InventoryReporter({ config, metrics, logger, clock, ownPorts: () => sidecarOwnPorts(sidecar) });
+    inventory.start();
+
     const watcher = new ConfigWatcher({ file, logger, onChange: () => sidecar.reloadFile(file, ctx.env) });
     await watcher.start();
     const onHangup = () => {
@@ -73,6 +79,7 @@ export const sidecarCommand: Command = {
     logger.info({ signal: String(ctx.signal.reason), deadlineMs }, 'shutting down');
     process.off('SIGHUP', onHangup);
     await watcher.close();
+    await inventory.close();
     const deadlineFired = await sidecar.close({ deadlineMs });
     // the last connections' records are in the final telemetry batch
     await telemetry.close();
