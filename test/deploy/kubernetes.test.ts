@@ -1,0 +1,266 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, posix } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { authoritySchema } from '../../src/shared/config/authority-schema.ts';
+import { parseConfigText } from '../../src/shared/config/load.ts';
+import { safeSidecarSchema } from '../../src/sidecar/config-safety.ts';
+
+/**
+ * The Kubernetes manifests in deploy/kubernetes: read as the API server would (every
+ * document), their embedded configurations validated by the loaders the commands use, and
+ * the places where one object must agree with another (mount paths and config keys, probe
+ * ports and listen addresses, grace periods and shutdown timeouts) checked against each other.
+ */
+
+const dir = 'deploy/kubernetes';
+const run = promisify(execFile);
+const files = (await readdir(dir)).filter((file) => file.endsWith('.yaml')).sort();
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const objects: (Obj & { file: string })[] = [];
+for (const file of files) {
+  for (const doc of parseAllDocuments(await readFile(join(dir, file), 'utf8'), { uniqueKeys: true })) {
+    if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0]?.message}`);
+    const value = doc.toJS() as Obj | null;
+    if (value) objects.push({ ...value, file });
+  }
+}
+
+function find(kind: string, name: string): Obj {
+  const found = objects.find((o) => o.kind === kind && o.metadata?.name === name);
+  if (!found) throw new Error(`no ${kind} ${name} in ${dir}`);
+  return found;
+}
+
+function configMapEntry(namespace: string, name: string, key: string): string {
+  const map = find('ConfigMap', name);
+  expect(map.metadata.namespace).toBe(namespace);
+  const text = map.data?.[key];
+  if (typeof text !== 'string') throw new Error(`ConfigMap ${name} has no key ${key}`);
+  return text;
+}
+
+/** The volume mounted at the deepest mountPath that holds `path`, with the volume's source. */
+function mountOf(container: Obj, pod: Obj, path: string): { mountPath: string; volume: Obj } | undefined {
+  const mounts = ((container.volumeMounts ?? []) as Obj[]).filter((m) => path === m.mountPath || path.startsWith(`${m.mountPath}/`));
+  const mount = mounts.sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
+  if (!mount) return undefined;
+  const volume = ((pod.volumes ?? []) as Obj[]).find((v) => v.name === mount.name);
+  return volume ? { mountPath: mount.mountPath, volume } : undefined;
+}
+
+function containerPort(container: Obj, name: string | number): number | undefined {
+  if (typeof name === 'number') return name;
+  return ((container.ports ?? []) as Obj[]).find((p) => p.name === name)?.containerPort;
+}
+
+function probe(container: Obj, kind: 'livenessProbe' | 'readinessProbe' | 'startupProbe'): { path: string; port: number | undefined } {
+  const get = container[kind]?.httpGet;
+  return { path: get?.path, port: get ? containerPort(container, get.port) : undefined };
+}
+
+/** The config file a container is started with (`--config F`), read from the ConfigMap mounted there. */
+function configOf(container: Obj, pod: Obj, namespace: string): { file: string; text: string } {
+  const args = container.args as string[];
+  const file = args[args.indexOf('--config') + 1] ?? '';
+  const mount = mountOf(container, pod, file);
+  expect(mount?.volume.configMap, `${file} is mounted from a ConfigMap`).toBeDefined();
+  // a directory mount, not subPath: ConfigMap edits reach the pod and the file watcher
+  expect(dirname(file)).toBe(mount?.mountPath);
+  return { file, text: configMapEntry(namespace, mount?.volume.configMap.name, basename(file)) };
+}
+
+function expectRestricted(pod: Obj, container: Obj): void {
+  const sc = { ...pod.securityContext, ...container.securityContext };
+  expect(sc.runAsNonRoot, `${container.name}: runAsNonRoot`).toBe(true);
+  expect(sc.seccompProfile?.type, `${container.name}: seccompProfile`).toBe('RuntimeDefault');
+  expect(container.securityContext?.allowPrivilegeEscalation, `${container.name}: allowPrivilegeEscalation`).toBe(false);
+  expect(container.securityContext?.capabilities?.drop, `${container.name}: capabilities`).toEqual(['ALL']);
+  expect(container.securityContext?.readOnlyRootFilesystem, `${container.name}: readOnlyRootFilesystem`).toBe(true);
+  expect(container.securityContext?.privileged ?? false).toBe(false);
+}
+
+function seconds(ms: number): number {
+  return ms / 1000;
+}
+
+describe('Kubernetes manifests', () => {
+  it('are well-formed objects with names Kubernetes accepts', () => {
+    expect(files).toEqual(expect.arrayContaining(['authority.yaml', 'payments.yaml', 'monitoring.yaml']));
+    for (const o of objects) {
+      expect(typeof o.apiVersion, `${o.file}: apiVersion`).toBe('string');
+      expect(typeof o.kind, `${o.file}: kind`).toBe('string');
+      expect(o.metadata?.name, `${o.file}: ${o.kind} name`).toMatch(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/);
+      if (o.kind !== 'Namespace') expect(o.metadata?.namespace, `${o.file}: ${o.kind} ${o.metadata.name} namespace`).toMatch(/^[a-z0-9-]+$/);
+      const pod = o.spec?.template?.spec as Obj | undefined;
+      for (const c of [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])] as Obj[]) {
+        // port names are IANA service names: at most 15 characters
+        for (const p of (c.ports ?? []) as Obj[]) expect(p.name, `${c.name} port name`).toMatch(/^[a-z0-9-]{1,15}$/);
+      }
+    }
+  });
+
+  describe('the authority', () => {
+    const deployment = find('Deployment', 'portwarden-authority');
+    const pod = deployment.spec.template.spec as Obj;
+    const container = (pod.containers as Obj[])[0] as Obj;
+    const { file, text } = configOf(container, pod, 'portwarden');
+    const config = parseConfigText(text, `ConfigMap portwarden-authority ${basename(file)}`, authoritySchema, {});
+
+    it('embeds an authority configuration the loader accepts, listening on the pod address', () => {
+      expect(config.listen).toEqual({ host: '0.0.0.0', port: containerPort(container, 'api') });
+    });
+
+    it('runs one replica, replaced (not rolled) so two never share the SQLite volume', () => {
+      expect(deployment.spec.replicas).toBe(1);
+      expect(deployment.spec.strategy?.type).toBe('Recreate');
+      const data = mountOf(container, pod, config.data_dir);
+      const claim = data?.volume.persistentVolumeClaim?.claimName;
+      expect(claim, `data_dir ${config.data_dir} is on a PersistentVolumeClaim`).toBeDefined();
+      expect(find('PersistentVolumeClaim', claim).spec.accessModes).toEqual(['ReadWriteOnce']);
+    });
+
+    it('takes the admin token from a Secret, whose placeholder the authority refuses', async () => {
+      const ref = (container.env as Obj[]).find((e) => e.name === 'PORTWARDEN_ADMIN_TOKEN')?.valueFrom?.secretKeyRef;
+      const secret = find('Secret', ref?.name);
+      const placeholder = secret.stringData?.[ref?.key] as string;
+      expect(placeholder).toBeDefined();
+      // applied unchanged, it must not run with a token anyone can read here
+      const data = await mkdtemp(join(tmpdir(), 'portwarden-k8s-'));
+      const config = join(data, 'authority.yaml');
+      await writeFile(config, text);
+      const env = { PATH: process.env.PATH ?? '', PORTWARDEN_ADMIN_TOKEN: placeholder, PORTWARDEN_LISTEN: '127.0.0.1:0', PORTWARDEN_DATA_DIR: data };
+      const failed = await run('node_modules/.bin/node', ['bin/portwarden.js', 'authority', '--config', config], { env, timeout: 15_000 }).then(
+        () => ({ code: 0, stderr: '' }),
+        (err: { code: number; stderr: string }) => err,
+      );
+      await rm(data, { recursive: true, force: true });
+      expect(failed.code).toBe(2);
+      expect(failed.stderr).toContain('PORTWARDEN_ADMIN_TOKEN must be at least 16 characters');
+    });
+
+    it('is probed on /healthz and /readyz at its API port, and given longer than shutdown_timeout to stop', () => {
+      expect(probe(container, 'livenessProbe')).toEqual({ path: '/healthz', port: config.listen.port });
+      expect(probe(container, 'readinessProbe')).toEqual({ path: '/readyz', port: config.listen.port });
+      expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(seconds(config.shutdown_timeout));
+    });
+
+    it('runs with the restricted security context', () => {
+      expectRestricted(pod, container);
+    });
+
+    it('is reachable through its Service at the URL the sidecar uses', () => {
+      const service = find('Service', 'portwarden-authority');
+      expect(service.spec.selector).toEqual(deployment.spec.selector.matchLabels);
+      const port = (service.spec.ports as Obj[])[0] as Obj;
+      expect(containerPort(container, port.targetPort)).toBe(config.listen.port);
+      const sidecar = sidecarConfig();
+      expect(sidecar.authority.url).toBe(`http://${service.metadata.name}.${service.metadata.namespace}.svc:${port.port}`);
+      expect(sidecar.authority.issuer).toBe(config.issuer);
+    });
+  });
+
+  describe('the example app with portwarden as a native sidecar', () => {
+    const deployment = find('Deployment', 'payments');
+    const pod = deployment.spec.template.spec as Obj;
+    const sidecar = (pod.initContainers as Obj[]).find((c) => c.name === 'portwarden') as Obj;
+    const config = sidecarConfig();
+
+    it('is an init container with restartPolicy Always, running `portwarden sidecar`', () => {
+      expect(sidecar.restartPolicy).toBe('Always');
+      expect(sidecar.args.slice(0, 1)).toEqual(['sidecar']);
+      expect(deployment.spec.template.metadata.labels).toMatchObject(deployment.spec.selector.matchLabels);
+    });
+
+    it('listens on the pod port, forwards to the app on loopback, and the Service targets that port', () => {
+      const port = config.ports[0];
+      expect(port?.listen.port).toBe(containerPort(sidecar, 'api'));
+      expect(port?.upstream.host).toBe('127.0.0.1');
+      const service = find('Service', 'payments');
+      const target = (service.spec.ports as Obj[])[0]?.targetPort;
+      expect(containerPort(sidecar, target)).toBe(port?.listen.port);
+      // the app container publishes nothing: only the sidecar is reachable
+      for (const app of pod.containers as Obj[]) expect(app.ports ?? []).toEqual([]);
+    });
+
+    it('binds the admin listener on the pod address and is probed there on /livez and /readyz', () => {
+      expect(config.admin.listen.host).toBe('0.0.0.0');
+      const admin = config.admin.listen.port;
+      expect(containerPort(sidecar, 'admin')).toBe(admin);
+      expect(probe(sidecar, 'livenessProbe')).toEqual({ path: '/livez', port: admin });
+      expect(probe(sidecar, 'readinessProbe')).toEqual({ path: '/readyz', port: admin });
+    });
+
+    it('gives the pod longer to stop than the sidecar drains (shutdown_timeout)', () => {
+      expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(seconds(config.shutdown_timeout));
+    });
+
+    it('reads its token from the Secret mounted at authority.token_file', () => {
+      const mount = mountOf(sidecar, pod, config.authority.token_file);
+      const secret = find('Secret', mount?.volume.secret?.secretName);
+      expect(secret.metadata.namespace).toBe(deployment.metadata.namespace);
+      expect(Object.keys(secret.stringData ?? secret.data ?? {})).toContain(posix.relative(mount?.mountPath ?? '', config.authority.token_file));
+    });
+
+    it('runs every container restricted, with writable state only on an emptyDir', () => {
+      for (const container of [...(pod.initContainers as Obj[]), ...(pod.containers as Obj[])]) expectRestricted(pod, container);
+      for (const path of [config.authority.cache_dir, config.telemetry.spool_dir]) {
+        expect(mountOf(sidecar, pod, path)?.volume.emptyDir, `${path} is on an emptyDir`).toBeDefined();
+      }
+    });
+
+    it('is scraped: prometheus.io annotations and a ServiceMonitor on the admin port', () => {
+      const admin = config.admin.listen.port;
+      expect(deployment.spec.template.metadata.annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(admin), 'prometheus.io/path': '/metrics' });
+      expect(scrapedContainerPort('payments-portwarden', sidecar)).toBe(admin);
+    });
+  });
+
+  it('has a ServiceMonitor for the authority on its API port', () => {
+    const deployment = find('Deployment', 'portwarden-authority');
+    const container = deployment.spec.template.spec.containers[0] as Obj;
+    expect(scrapedContainerPort('portwarden-authority', container)).toBe(containerPort(container, 'api'));
+    expect(deployment.spec.template.metadata.annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '7400' });
+  });
+
+  it('pass `portwarden check` against the example register', async () => {
+    const inputs = files.map((file) => join(dir, file));
+    const { stdout } = await run('node_modules/.bin/node', ['bin/portwarden.js', 'check', ...inputs, '--register', join(dir, 'example-register.json'), '--format', 'json'], {
+      timeout: 20_000,
+    }).catch((err: { code: number; stdout: string; stderr: string }) => {
+      throw new Error(`portwarden check exited ${err.code}:\n${err.stdout}${err.stderr}`);
+    });
+    const report = JSON.parse(stdout) as { findings: unknown[]; errors: unknown[]; files: { ports: { service: string; number: number }[] }[] };
+    expect(report.findings).toEqual([]);
+    expect(report.errors).toEqual([]);
+    // not vacuous: the ports of both workloads were read and checked
+    const checked = new Set(report.files.flatMap((file) => file.ports.map((port) => `${port.service}:${port.number}`)));
+    expect(checked).toEqual(new Set(['portwarden-authority:7400', 'payments:20001', 'payments:9901']));
+  });
+});
+
+function sidecarConfig() {
+  const pod = find('Deployment', 'payments').spec.template.spec as Obj;
+  const sidecar = (pod.initContainers as Obj[]).find((c) => c.name === 'portwarden') as Obj;
+  const { file, text } = configOf(sidecar, pod, 'payments');
+  return parseConfigText(text, `ConfigMap payments-portwarden ${basename(file)}`, safeSidecarSchema, {});
+}
+
+/** The container port a ServiceMonitor scrapes: its endpoint port, through the Service it selects. */
+function scrapedContainerPort(name: string, container: Obj): number | undefined {
+  const monitor = find('ServiceMonitor', name);
+  const endpoint = (monitor.spec.endpoints as Obj[])[0] as Obj;
+  expect(endpoint.path ?? '/metrics').toBe('/metrics');
+  const selector = monitor.spec.selector.matchLabels as Record<string, string>;
+  const services = objects.filter(
+    (o) => o.kind === 'Service' && o.metadata.namespace === monitor.metadata.namespace && Object.entries(selector).every(([k, v]) => o.metadata.labels?.[k] === v),
+  );
+  expect(services.length, `ServiceMonitor ${name} selects one Service`).toBe(1);
+  const port = ((services[0]?.spec.ports ?? []) as Obj[]).find((p) => p.name === endpoint.port);
+  return port ? containerPort(container, port.targetPort) : undefined;
+}
+
