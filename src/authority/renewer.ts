@@ -8,6 +8,8 @@ import type { LicenseRow, Store } from './store/store.ts';
 
 /** Telemetry batch ids are remembered this long for idempotency. */
 const batchMemoryMs = 7 * 86_400_000;
+/** Callers (identity, origin) not seen this long are forgotten; their ports' totals stay. */
+const callerMemoryMs = 90 * 86_400_000;
 
 export interface RenewerOptions {
   store: Store;
@@ -95,6 +97,7 @@ export class Renewer {
       logger.warn({ lid: row.lid, sub: `${row.service}/${row.portName}`, reason: whyNotRenewed(row) }, 'license expired');
     }
     await store.transaction((tx) => tx.telemetry.pruneBatches(clock.now() - batchMemoryMs));
+    await store.transaction((tx) => tx.access.pruneCallers(clock.now() - callerMemoryMs));
     await observeLicenses(store, clock, metrics, policy.renew_before);
   }
 }

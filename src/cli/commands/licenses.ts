@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { LicenseSnapshot } from '../../authority/licenses.ts';
+import type { CallerAccessView } from '../../authority/last-access.ts';
 import type { LicenseView } from '../../authority/license-view.ts';
 import { PortwardenError } from '../../shared/errors.ts';
 import { apiOptions, outputFormat, parseCommandArgs } from '../args.ts';
@@ -15,7 +16,8 @@ Subcommands:
                       issue a license; prints it with its lid (and the token)
   list [--service S] [--all]
                       current licenses (--all: revoked and expired too)
-  show LID            one license, with its token
+  show LID            one license, with its callers (last access per identity and
+                      origin address) and its token
   renew LID           a new token for the license (same lid), valid for another TTL
   revoke LID [--reason TEXT]
                       revoke at once; watching sidecars drop it within milliseconds
@@ -148,8 +150,29 @@ function printLicense(out: Writable, view: LicenseView, format: 'table' | 'json'
     printJson(out, view);
     return;
   }
-  const { token, ...fields } = row(view);
+  const { token, access, ...fields } = row(view);
   const lines = Object.entries(fields).map(([field, value]) => ({ field, value }));
   printTable(out, lines, { field: 'FIELD', value: 'VALUE' });
+  // show only: who used the port, last access per (identity, origin address)
+  if (access !== undefined) {
+    out.write('\n');
+    if (access.length === 0) out.write('no access recorded\n');
+    else printTable(out, access.map(accessRow), accessColumns);
+  }
   if (token !== undefined && view.state === 'active') out.write(`\n${token}\n`);
+}
+
+const accessColumns = {
+  identity: 'IDENTITY',
+  origin: 'ORIGIN',
+  count: 'CONNECTIONS',
+  bytes_in: 'BYTES_IN',
+  bytes_out: 'BYTES_OUT',
+  first_access_at: 'FIRST_ACCESS',
+  last_access_at: 'LAST_ACCESS',
+  last: 'LAST_DECISION',
+} as const;
+
+function accessRow(access: CallerAccessView) {
+  return { ...access, last: access.last_reason === null ? access.last_decision : `${access.last_decision} (${access.last_reason})` };
 }
