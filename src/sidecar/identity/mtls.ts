@@ -16,6 +16,8 @@ interface Pending {
   readonly resolve: (result: InboundResult) => void;
   readonly origin: Origin;
   readonly timer: NodeJS.Timeout;
+  /** The accepted socket's half-open setting, given back to the TLS socket once the handshake is done. */
+  readonly allowHalfOpen: boolean;
 }
 
 /**
@@ -56,7 +58,10 @@ export class MtlsIdentityResolver implements IdentityResolver {
     const origin = { address: unmapIPv4(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 };
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.#fail(socket, 'tls_handshake_timeout'), this.#timeoutMs);
-      this.#pending.set(socket, { resolve, origin, timer });
+      this.#pending.set(socket, { resolve, origin, timer, allowHalfOpen: socket.allowHalfOpen });
+      // the TLS socket takes this setting over: a half-open one ignores an EOF mid-handshake and
+      // sits out the deadline (a client that gave up on our certificate); half-close returns after
+      socket.allowHalfOpen = false;
       // a socket that goes away without a TLS event (reset early) still settles; the TLS
       // events of the same close come first, so they keep their detail
       socket.once('close', () => setImmediate(() => this.#fail(socket, 'tls_handshake_failed', 'closed')));
@@ -85,6 +90,7 @@ export class MtlsIdentityResolver implements IdentityResolver {
       tlsSocket.destroy();
       return;
     }
+    tlsSocket.allowHalfOpen = pending.allowHalfOpen;
     const identity = certificateIdentity(tlsSocket.getPeerX509Certificate());
     pending.resolve({ ok: true, stream: tlsSocket, identity, origin: pending.origin });
   };

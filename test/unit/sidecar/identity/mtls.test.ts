@@ -1,5 +1,5 @@
 import { createServer, connect as connectTcp, type Server, type Socket } from 'node:net';
-import { connect as connectTls } from 'node:tls';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createLogger } from '../../../../src/shared/logger.ts';
@@ -42,7 +42,8 @@ async function startResolver(handshakeTimeoutMs = 5_000) {
     accepted.count++;
     const result = await resolver.resolve(socket);
     results.push(result);
-    if (result.ok) result.stream.end(`ok ${result.identity ?? '-'}`);
+    // answers after the caller's end: half-close works through the TLS socket
+    if (result.ok) result.stream.resume().on('end', () => result.stream.end(`ok ${result.identity ?? '-'}`));
   });
   await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
   const port = (tcp.address() as { port: number }).port;
@@ -56,7 +57,9 @@ async function startResolver(handshakeTimeoutMs = 5_000) {
 /** Connects with `leaf` (or no certificate) and resolves to what the server said, or the client's error code. */
 function call(port: number, leaf: CertFiles | undefined): Promise<string> {
   return new Promise((resolve) => {
-    const socket = connectTls({ host: '127.0.0.1', port, ca: ca.certPem, cert: leaf?.certPem, key: leaf?.keyPem });
+    const socket = connectTls({ host: '127.0.0.1', port, ca: ca.certPem, cert: leaf?.certPem, key: leaf?.keyPem, allowHalfOpen: true } as ConnectionOptions);
+    socket.on('secureConnect', () => socket.end());
+    socket.on('end', () => socket.end());
     let text = '';
     let error = '';
     socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -116,6 +119,17 @@ describe('MtlsIdentityResolver', () => {
       { ok: false, failure: 'tls_handshake_timeout' },
       { ok: false, failure: 'tls_handshake_timeout' },
     ]);
+  });
+
+  it('settles at once, not at the deadline, when the client walks away mid-handshake', async () => {
+    const { results, port } = await startResolver(10_000);
+    const started = Date.now();
+    // the client dislikes our certificate after its half of the handshake and leaves
+    const socket = connectTls({ host: '127.0.0.1', port, ca: ca.certPem, ...pemOf(leaves.good), checkServerIdentity: () => new Error('not the peer we want') });
+    await closed(socket);
+    await waitFor(() => results.length === 1);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(results[0]).toMatchObject({ ok: false, failure: 'tls_handshake_failed' });
   });
 
   it('settles handshakes in progress when closed, and refuses new ones', async () => {
