@@ -131,6 +131,8 @@ export class Connection {
     upstream.on('data', onUpstreamData);
     upstream.on('end', onUpstreamEnd);
     upstream.on('drain', onUpstreamDrain);
+    // a resolver that read a header may have paused the caller's stream explicitly
+    client.resume();
     const idle = this.owner.port.timeouts.idle;
     if (idle > 0) {
       client.setTimeout(idle);
