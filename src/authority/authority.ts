@@ -4,6 +4,8 @@ import type { AuthorityConfig } from '../shared/config/authority-schema.ts';
 import { PortwardenError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { AuthorityContext } from './context.ts';
+import { DrillSweeper } from './drill-sweeper.ts';
+import { DrillService } from './drills.ts';
 import { Router, type Route } from './http/router.ts';
 import { ensureActiveKey } from './keys.ts';
 import { LicenseService } from './licenses.ts';
@@ -26,6 +28,8 @@ export interface AuthorityOptions {
   env?: NodeJS.ProcessEnv;
   /** How often the renewer sweeps, in real time (default 5s). */
   renewIntervalMs?: number;
+  /** How often drills whose window ended are restored, in real time (default 1s). */
+  drillSweepIntervalMs?: number;
   /** Routes beyond the built-in ones. */
   routes?: readonly ((ctx: AuthorityContext) => Route[])[];
 }
@@ -45,15 +49,17 @@ export class Authority {
   readonly context: AuthorityContext;
   readonly #server: ApiServer;
   readonly #renewer: Renewer;
+  readonly #drills: DrillSweeper;
   readonly #state: { ready: boolean };
   #closing: Promise<void> | undefined;
 
-  private constructor(parts: { url: string; adminTokenFile: string | undefined; context: AuthorityContext; server: ApiServer; renewer: Renewer; state: { ready: boolean } }) {
+  private constructor(parts: { url: string; adminTokenFile: string | undefined; context: AuthorityContext; server: ApiServer; renewer: Renewer; drills: DrillSweeper; state: { ready: boolean } }) {
     this.url = parts.url;
     this.adminTokenFile = parts.adminTokenFile;
     this.context = parts.context;
     this.#server = parts.server;
     this.#renewer = parts.renewer;
+    this.#drills = parts.drills;
     this.#state = parts.state;
   }
 
@@ -102,9 +108,15 @@ export class Authority {
         intervalMs: options.renewIntervalMs ?? 5_000,
       });
       renewer.start();
+      const drills = new DrillSweeper({
+        drills: new DrillService({ store, hub, clock, licenses, issuer: config.issuer, logger }),
+        logger,
+        intervalMs: options.drillSweepIntervalMs ?? 1_000,
+      });
+      drills.start();
       state.ready = true;
       logger.info({ url, issuer: config.issuer, data_dir: config.data_dir, admin_token_file: bootstrap.file ?? null }, 'authority listening');
-      return new Authority({ url, adminTokenFile: bootstrap.file, context, server, renewer, state });
+      return new Authority({ url, adminTokenFile: bootstrap.file, context, server, renewer, drills, state });
     } catch (err) {
       await server?.close(0);
       await hub.close();
@@ -121,6 +133,7 @@ export class Authority {
       await this.context.hub.close();
       await serverClosed;
       await this.#renewer.close();
+      await this.#drills.close();
       await this.context.store.close();
       this.context.logger.info('authority stopped');
     })();

@@ -258,7 +258,8 @@ function strip({ index, licenses, revoked }: LicenseSnapshot): LicenseSnapshot {
   return { index, licenses, revoked };
 }
 
-function payloadOf(row: LicenseRow) {
+/** The claims of a row's current token (also used by drills, which re-sign a license's token). */
+export function payloadOf(row: LicenseRow) {
   return {
     sub: `${row.service}/${row.portName}`,
     jti: row.jti,

@@ -360,7 +360,7 @@ export class PortListener implements ConnectionOwner {
   }
 
   readonly #onServerError = (err: NodeJS.ErrnoException): void => {
-    if (err.syscall === 'accept') this.#acceptFailed(err);
+    if (err.syscall === 'accept') this.acceptFailed(err);
     else if (this.#resuming) this.#resumeFailed(err);
     else this.#log.error({ err }, 'listener error');
   };
@@ -369,8 +369,10 @@ export class PortListener implements ConnectionOwner {
    * Accept failed (EMFILE, ENFILE, ENOBUFS, ...): count it and stop accepting for a while,
    * doubling the pause per failure, instead of spinning on a socket that cannot be served.
    * The listening socket is closed meanwhile, so callers are refused rather than left queued.
+   * (libuv sheds most EMFILE bursts itself by closing what it cannot accept; what it reports
+   * lands here.) Public so a drill can inject a failure.
    */
-  #acceptFailed(err: NodeJS.ErrnoException): void {
+  acceptFailed(err: NodeJS.ErrnoException): void {
     this.#metrics.acceptErrorsTotal.inc({ port: this.name, code: err.code ?? 'unknown' });
     if (!this.#accepting || this.#closing) return;
     this.#backoffMs = Math.min(maxBackoffMs, Math.max(minBackoffMs, this.#backoffMs * 2));

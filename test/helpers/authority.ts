@@ -47,6 +47,8 @@ export interface TestAuthorityOptions {
   /** Sets `PORTWARDEN_ADMIN_TOKEN` (the default); `null` bootstraps `admin.token` instead. */
   adminToken?: string | null;
   renewIntervalMs?: number;
+  /** How often the drill sweeper runs (real time; default 1s). */
+  drillSweepIntervalMs?: number;
 }
 
 /** Starts an authority on 127.0.0.1:0 over a temp data dir; closed when the test finishes. */
@@ -71,6 +73,7 @@ export async function startTestAuthority(options: TestAuthorityOptions = {}): Pr
     clock: clock as Clock,
     env: adminToken === null ? {} : { PORTWARDEN_ADMIN_TOKEN: adminToken },
     renewIntervalMs: options.renewIntervalMs ?? 60_000,
+    ...(options.drillSweepIntervalMs === undefined ? {} : { drillSweepIntervalMs: options.drillSweepIntervalMs }),
   });
   onTestFinished(() => authority.close());
   const url = authority.url;

@@ -2,6 +2,7 @@ import type { AuthorityContext } from '../context.ts';
 import type { Route } from '../http/router.ts';
 import { accessRoutes } from './access.ts';
 import { auditRoutes } from './audit.ts';
+import { drillRoutes } from './drills.ts';
 import { inventoryRoutes } from './inventory.ts';
 import { keyRoutes } from './keys.ts';
 import { licenseRoutes } from './licenses.ts';
@@ -22,4 +23,5 @@ export const routeFactories: readonly ((ctx: AuthorityContext) => Route[])[] = [
   accessRoutes,
   inventoryRoutes,
   auditRoutes,
+  drillRoutes,
 ];

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { name } from '../../shared/config/schema-parts.ts';
 import { PortwardenError } from '../../shared/errors.ts';
 import type { AuthorityContext } from '../context.ts';
+import { refuseDuringOutage } from '../drills.ts';
 import { requireAdmin, requireService } from '../http/access.ts';
 import type { Route } from '../http/router.ts';
 import { licenseAccess } from '../last-access.ts';
@@ -46,6 +47,8 @@ export function licenseRoutes(ctx: AuthorityContext): Route[] {
         // a sidecar token lists its own service when it names none
         const service = query.service ?? (req.principal?.role === 'sidecar' ? (req.principal.service ?? undefined) : undefined);
         requireService(req.principal, service);
+        // an outage drill of this service: its sidecars' sync is refused for the window
+        if (service !== undefined) await refuseDuringOutage(ctx.store, ctx.clock, service);
         if (query.state === 'all') {
           const all = await licenses.all(service);
           return { headers: { 'x-portwarden-index': String(all.index) }, body: all };

@@ -195,4 +195,28 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 4,
+    name: 'drills: failure rehearsals and what they changed',
+    sql: `
+      -- changes, baseline and observed are JSON (see store/drill-repo.ts)
+      CREATE TABLE drills (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        service TEXT NOT NULL,
+        port TEXT,
+        starts_at INTEGER NOT NULL,
+        ends_at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        state TEXT NOT NULL,
+        changes TEXT NOT NULL,
+        baseline TEXT NOT NULL,
+        observed TEXT,
+        restored_at INTEGER,
+        restored_by TEXT
+      ) STRICT;
+      CREATE INDEX drills_by_state_end ON drills (state, ends_at);
+      CREATE INDEX drills_by_service ON drills (service, state);
+    `,
+  },
 ];

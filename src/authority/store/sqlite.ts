@@ -8,6 +8,7 @@ import type { Store, StoreTx } from './store.ts';
 import { int } from './sqlite/columns.ts';
 import { sqliteAccess } from './sqlite/access.ts';
 import { sqliteAudit } from './sqlite/audit.ts';
+import { sqliteDrills } from './sqlite/drills.ts';
 import { sqliteIndex } from './sqlite/index.ts';
 import { sqliteInventory } from './sqlite/inventory.ts';
 import { sqliteKeys } from './sqlite/keys.ts';
@@ -50,6 +51,7 @@ export class SqliteStore implements Store {
       telemetry: sqliteTelemetry(db),
       access: sqliteAccess(db),
       inventory: sqliteInventory(db),
+      drills: sqliteDrills(db),
     };
   }
 

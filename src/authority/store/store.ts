@@ -8,6 +8,8 @@
  * milliseconds since the epoch.
  */
 
+import type { DrillRepo } from './drill-repo.ts';
+
 export type LicenseState = 'active' | 'revoked' | 'expired';
 export type RenewPolicy = 'auto' | 'always' | 'never';
 export type Protocol = 'tcp' | 'udp';
@@ -325,6 +327,7 @@ export interface StoreTx {
   access: AccessRepo;
   inventory: InventoryRepo;
   ports: PortRepo;
+  drills: DrillRepo;
 }
 
 export interface Store {

@@ -1,0 +1,41 @@
+import { Registry } from 'prom-client';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { systemClock } from '../../../src/shared/clock.ts';
+import { createLogger } from '../../../src/shared/logger.ts';
+import { createPortIdentity } from '../../../src/sidecar/identity/resolver-factory.ts';
+import { createSidecarMetrics } from '../../../src/sidecar/metrics.ts';
+import { PortListener } from '../../../src/sidecar/port-listener.ts';
+import { connectTo, echo, echoes, startUpstream, testConfig } from '../../helpers/sidecar-harness.ts';
+import { StaticLicenseSource, testLicense } from '../../helpers/static-license-source.ts';
+import { waitFor } from '../../helpers/wait.ts';
+
+describe('PortListener', () => {
+  it('pauses accepting after an accept error, counts it, and resumes on the same address', async () => {
+    const upstream = await startUpstream(echo);
+    const config = testConfig([{ name: 'api', upstream: upstream.address }]);
+    const port = config.ports[0]!;
+    const logger = createLogger({ level: 'silent' });
+    const metrics = createSidecarMetrics(new Registry(), { processDefaults: false });
+    const licenses = new StaticLicenseSource();
+    licenses.set('api', testLicense({ port: 'api' }));
+    const listener = new PortListener({
+      port,
+      identity: await createPortIdentity(port, { config, logger, metrics }),
+      licenses,
+      clock: systemClock,
+      clockToleranceMs: 0,
+      logger,
+      metrics,
+    });
+    onTestFinished(() => listener.close());
+    const address = await listener.listen();
+
+    listener.acceptFailed(Object.assign(new Error('accept EMFILE'), { code: 'EMFILE', syscall: 'accept' }));
+    expect(listener.accepting).toBe(false);
+    await waitFor(() => listener.accepting, { what: 'accepting again' });
+    expect(listener.address).toEqual(address);
+    expect(await echoes(await connectTo(address), 'served again')).toBe(true);
+    const counted = await metrics.acceptErrorsTotal.get();
+    expect(counted.values).toEqual([{ labels: { port: 'api', code: 'EMFILE' }, value: 1 }]);
+  });
+});
