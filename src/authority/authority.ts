@@ -10,6 +10,8 @@ import { Router, type Route } from './http/router.ts';
 import { ensureActiveKey } from './keys.ts';
 import { LicenseService } from './licenses.ts';
 import { createAuthorityMetrics } from './metrics.ts';
+import { registerOf } from './register/service.ts';
+import { RegisterSweeper } from './register/sweeper.ts';
 import { Renewer } from './renewer.ts';
 import { routeFactories } from './routes/index.ts';
 import { ApiServer } from './server.ts';
@@ -28,6 +30,8 @@ export interface AuthorityOptions {
   env?: NodeJS.ProcessEnv;
   /** How often the renewer sweeps, in real time (default 5s). */
   renewIntervalMs?: number;
+  /** How often ended transition windows are looked for, in real time (default: as the renewer). */
+  registerSweepIntervalMs?: number;
   /** How often drills whose window ended are restored, in real time (default 1s). */
   drillSweepIntervalMs?: number;
   /** Routes beyond the built-in ones. */
@@ -40,7 +44,7 @@ export interface AuthorityOptions {
  *
  * Shutdown order: not ready → stop accepting → release blocking queries (they answer with the
  * current state) → let requests finish until `shutdown_timeout`, then cut them → stop the
- * renewer → close the store.
+ * renewer and the register sweeper → close the store.
  */
 export class Authority {
   readonly url: string;
@@ -49,16 +53,18 @@ export class Authority {
   readonly context: AuthorityContext;
   readonly #server: ApiServer;
   readonly #renewer: Renewer;
+  readonly #sweeper: RegisterSweeper;
   readonly #drills: DrillSweeper;
   readonly #state: { ready: boolean };
   #closing: Promise<void> | undefined;
 
-  private constructor(parts: { url: string; adminTokenFile: string | undefined; context: AuthorityContext; server: ApiServer; renewer: Renewer; drills: DrillSweeper; state: { ready: boolean } }) {
+  private constructor(parts: { url: string; adminTokenFile: string | undefined; context: AuthorityContext; server: ApiServer; renewer: Renewer; drills: DrillSweeper; sweeper: RegisterSweeper; state: { ready: boolean } }) {
     this.url = parts.url;
     this.adminTokenFile = parts.adminTokenFile;
     this.context = parts.context;
     this.#server = parts.server;
     this.#renewer = parts.renewer;
+    this.#sweeper = parts.sweeper;
     this.#drills = parts.drills;
     this.#state = parts.state;
   }
@@ -108,6 +114,12 @@ export class Authority {
         intervalMs: options.renewIntervalMs ?? 5_000,
       });
       renewer.start();
+      const sweeper = new RegisterSweeper({
+        register: registerOf(context),
+        logger,
+        intervalMs: options.registerSweepIntervalMs ?? options.renewIntervalMs ?? 5_000,
+      });
+      sweeper.start();
       const drills = new DrillSweeper({
         drills: new DrillService({ store, hub, clock, licenses, issuer: config.issuer, logger }),
         logger,
@@ -116,7 +128,7 @@ export class Authority {
       drills.start();
       state.ready = true;
       logger.info({ url, issuer: config.issuer, data_dir: config.data_dir, admin_token_file: bootstrap.file ?? null }, 'authority listening');
-      return new Authority({ url, adminTokenFile: bootstrap.file, context, server, renewer, drills, state });
+      return new Authority({ url, adminTokenFile: bootstrap.file, context, server, renewer, drills, sweeper, state });
     } catch (err) {
       await server?.close(0);
       await hub.close();
@@ -133,6 +145,7 @@ export class Authority {
       await this.context.hub.close();
       await serverClosed;
       await this.#renewer.close();
+      await this.#sweeper.close();
       await this.#drills.close();
       await this.context.store.close();
       this.context.logger.info('authority stopped');

@@ -12,6 +12,7 @@ const commands: Record<string, () => Promise<Command>> = {
   tokens: async () => (await import('./commands/tokens.ts')).tokensCommand,
   keys: async () => (await import('./commands/keys.ts')).keysCommand,
   audit: async () => (await import('./commands/audit.ts')).auditCommand,
+  ports: async () => (await import('./commands/ports.ts')).portsCommand,
   check: async () => (await import('./commands/check.ts')).checkCommand,
 };
 

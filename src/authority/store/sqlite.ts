@@ -13,6 +13,7 @@ import { sqliteIndex } from './sqlite/index.ts';
 import { sqliteInventory } from './sqlite/inventory.ts';
 import { sqliteKeys } from './sqlite/keys.ts';
 import { sqliteLicenses } from './sqlite/licenses.ts';
+import { sqlitePorts } from './sqlite/ports.ts';
 import { sqliteTelemetry } from './sqlite/telemetry.ts';
 import { sqliteTokens } from './sqlite/tokens.ts';
 
@@ -51,6 +52,7 @@ export class SqliteStore implements Store {
       telemetry: sqliteTelemetry(db),
       access: sqliteAccess(db),
       inventory: sqliteInventory(db),
+      ports: sqlitePorts(db),
       drills: sqliteDrills(db),
     };
   }

@@ -1,0 +1,143 @@
+import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
+import { PortwardenError } from '../../../shared/errors.ts';
+import type { PortFilter, PortRepo, PortRow } from '../store.ts';
+import { int, intOrNull, str, strOrNull } from './columns.ts';
+
+const columns = `service, name, env, protocol, kind, number, owner, dependencies, state, created_at, created_by,
+  approved_at, approved_by, rejected_at, rejected_by, released_at, released_by, reason, transition_to,
+  transition_ends_at, previous_numbers, pending_license`;
+
+/** States in which a port holds its number(s). */
+const holding = new Set<PortRow['state']>(['requested', 'active', 'transitioning']);
+
+/**
+ * The register in SQLite: `ports` holds the records, `port_numbers` every number a live port
+ * holds. Both are written together, so the primary key of `port_numbers` (env, protocol,
+ * number) is the last word on double assignment, even if a caller skipped the constraints.
+ */
+export function sqlitePorts(db: DatabaseSync): PortRepo {
+  const insert = db.prepare(`INSERT INTO ports (${columns}) VALUES (${columns.split(',').map(() => '?').join(', ')}) RETURNING id`);
+  const update = db.prepare(`UPDATE ports SET number = ?, owner = ?, dependencies = ?, state = ?, approved_at = ?, approved_by = ?,
+    rejected_at = ?, rejected_by = ?, released_at = ?, released_by = ?, reason = ?, transition_to = ?, transition_ends_at = ?,
+    previous_numbers = ?, pending_license = ? WHERE id = ?`);
+  const get = db.prepare(`SELECT id, ${columns} FROM ports WHERE id = ?`);
+  const ending = db.prepare(`SELECT id, ${columns} FROM ports WHERE state = 'transitioning' AND transition_ends_at <= ? ORDER BY transition_ends_at, id`);
+  const dropNumbers = db.prepare('DELETE FROM port_numbers WHERE port_id = ?');
+  const holdNumber = db.prepare('INSERT INTO port_numbers (env, protocol, number, port_id) VALUES (?, ?, ?, ?)');
+  const holder = db.prepare('SELECT p.service, p.name FROM port_numbers n JOIN ports p ON p.id = n.port_id WHERE n.env = ? AND n.protocol = ? AND n.number = ?');
+
+  const holdNumbers = (row: PortRow) => {
+    dropNumbers.run(Number(row.id));
+    for (const number of heldNumbers(row)) {
+      try {
+        holdNumber.run(row.env, row.protocol, number, Number(row.id));
+      } catch (cause) {
+        if (!isConstraint(cause)) throw cause;
+        const by = holder.get(row.env, row.protocol, number);
+        const who = by ? `${str(by.service)}/${str(by.name)}` : 'another port';
+        throw new PortwardenError('port_taken', `refused by rule taken: ${number}/${row.protocol} is taken by ${who} in ${row.env}`, { cause });
+      }
+    }
+  };
+
+  return {
+    async insert(input) {
+      let id: number;
+      try {
+        id = int(insert.get(...values(input))?.id);
+      } catch (cause) {
+        if (!isConstraint(cause)) throw cause;
+        throw new PortwardenError('conflict', `${input.service}/${input.name} (${input.protocol}) in ${input.env} is already registered`, { cause });
+      }
+      const row: PortRow = { ...input, id: String(id) };
+      holdNumbers(row);
+      return row;
+    },
+    async update(row) {
+      update.run(
+        row.number, row.owner, JSON.stringify(row.dependencies), row.state, row.approvedAt, row.approvedBy,
+        row.rejectedAt, row.rejectedBy, row.releasedAt, row.releasedBy, row.reason, row.transition?.to ?? null,
+        row.transition?.windowEndsAt ?? null, JSON.stringify(row.previousNumbers), pendingJson(row), Number(row.id),
+      );
+      holdNumbers(row);
+    },
+    async get(id) {
+      if (!/^\d{1,15}$/.test(id)) return undefined;
+      const found = get.get(Number(id));
+      return found ? fromRow(found) : undefined;
+    },
+    async list(filter: PortFilter = {}) {
+      const where: string[] = [];
+      const params: SQLInputValue[] = [];
+      for (const key of ['service', 'name', 'env', 'protocol'] as const) {
+        const value = filter[key];
+        if (value === undefined) continue;
+        where.push(`${key} = ?`);
+        params.push(value);
+      }
+      if (filter.states !== undefined) {
+        where.push(`state IN (${filter.states.map(() => '?').join(', ') || 'NULL'})`);
+        params.push(...filter.states);
+      }
+      const sql = `SELECT id, ${columns} FROM ports ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY service, name, env, protocol, id`;
+      return db.prepare(sql).all(...params).map(fromRow);
+    },
+    async transitionsEndingBy(at) {
+      return ending.all(at).map(fromRow);
+    },
+  };
+}
+
+/** The numbers a row holds: its number and a transition's target, while it is live and static. */
+export function heldNumbers(row: Pick<PortRow, 'state' | 'kind' | 'number' | 'transition'>): number[] {
+  if (!holding.has(row.state) || row.kind !== 'static' || row.number === null) return [];
+  return row.state === 'transitioning' && row.transition ? [row.number, row.transition.to] : [row.number];
+}
+
+function isConstraint(err: unknown): boolean {
+  const errcode = (err as { errcode?: unknown }).errcode;
+  // SQLITE_CONSTRAINT is 19; the extended codes (UNIQUE 2067, PRIMARYKEY 1555) keep it in the low byte
+  return typeof errcode === 'number' && (errcode & 0xff) === 19;
+}
+
+function pendingJson(row: Pick<PortRow, 'pendingLicense'>): string | null {
+  return row.pendingLicense === null ? null : JSON.stringify(row.pendingLicense);
+}
+
+function values(row: Omit<PortRow, 'id'>): SQLInputValue[] {
+  return [
+    row.service, row.name, row.env, row.protocol, row.kind, row.number, row.owner, JSON.stringify(row.dependencies), row.state,
+    row.createdAt, row.createdBy, row.approvedAt, row.approvedBy, row.rejectedAt, row.rejectedBy, row.releasedAt, row.releasedBy,
+    row.reason, row.transition?.to ?? null, row.transition?.windowEndsAt ?? null, JSON.stringify(row.previousNumbers), pendingJson(row),
+  ];
+}
+
+function fromRow(row: Record<string, unknown>): PortRow {
+  const to = intOrNull(row.transition_to);
+  const endsAt = intOrNull(row.transition_ends_at);
+  const pending = strOrNull(row.pending_license);
+  return {
+    id: String(int(row.id)),
+    service: str(row.service),
+    name: str(row.name),
+    env: str(row.env),
+    protocol: str(row.protocol) as PortRow['protocol'],
+    kind: str(row.kind) as PortRow['kind'],
+    number: intOrNull(row.number),
+    owner: str(row.owner),
+    dependencies: JSON.parse(str(row.dependencies)) as string[],
+    state: str(row.state) as PortRow['state'],
+    createdAt: int(row.created_at),
+    createdBy: str(row.created_by),
+    approvedAt: intOrNull(row.approved_at),
+    approvedBy: strOrNull(row.approved_by),
+    rejectedAt: intOrNull(row.rejected_at),
+    rejectedBy: strOrNull(row.rejected_by),
+    releasedAt: intOrNull(row.released_at),
+    releasedBy: strOrNull(row.released_by),
+    reason: strOrNull(row.reason),
+    transition: to !== null && endsAt !== null ? { to, windowEndsAt: endsAt } : null,
+    previousNumbers: JSON.parse(str(row.previous_numbers)) as PortRow['previousNumbers'],
+    pendingLicense: pending === null ? null : (JSON.parse(pending) as PortRow['pendingLicense']),
+  };
+}
