@@ -359,7 +359,7 @@ export class Sidecar {
     const all = [...this.#listeners.values(), ...this.#draining];
     for (const listener of all) listener.stopAccepting();
     const open = all.reduce((sum, listener) => sum + listener.connections.size, 0);
-    if (open > 0) this.#logger.info({ open, deadlineMs }, 'draining open connections');
+    this.#logger.info({ open, deadlineMs }, 'stopped accepting; draining open connections');
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<true>((resolve) => {
       timer = setTimeout(() => resolve(true), deadlineMs);

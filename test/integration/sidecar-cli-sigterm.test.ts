@@ -53,7 +53,7 @@ it('drains large transfers on SIGTERM with every byte intact, refuses new caller
   await waitFor(() => upstreamSides.length === 2);
 
   sidecar.child.kill('SIGTERM');
-  await sidecar.waitForLog('shutting down');
+  await sidecar.waitForLog('stopped accepting; draining open connections', { open: 2 });
   await expect(connectTo({ host, port: Number(port) })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
 
   const atClients = await Promise.all(transfers);
