@@ -59,9 +59,20 @@ export function numberKey(protocol: string, port: number): string {
  * transitioning port in the register (both numbers while transitioning), and the numbers of
  * the service's active licenses (a license is issued for a number, register or not).
  */
-export async function registeredNumbers(tx: StoreTx, service: string): Promise<Set<string>> {
-  const numbers = new Set<string>();
+export async function registeredNumbers(tx: Pick<StoreTx, 'ports' | 'licenses'>, service: string, register?: ReadonlySet<string>): Promise<Set<string>> {
+  const numbers = new Set(register ?? (await registerNumbers(tx)));
   for (const license of await tx.licenses.list({ service, state: 'active' })) numbers.add(numberKey(license.protocol, license.portNumber));
+  return numbers;
+}
+
+/** The numbers held by active and transitioning ports of the register, whatever their service. */
+async function registerNumbers(tx: Pick<StoreTx, 'ports'>): Promise<Set<string>> {
+  const numbers = new Set<string>();
+  // any service's: on a shared host (or node) network another service's registered port is no stranger
+  for (const port of await tx.ports.list({ states: ['active', 'transitioning'] })) {
+    if (port.number !== null) numbers.add(numberKey(port.protocol, port.number));
+    if (port.transition !== null) numbers.add(numberKey(port.protocol, port.transition.to));
+  }
   return numbers;
 }
 
@@ -87,10 +98,11 @@ export async function ingestInventory(store: Store, clock: Clock, principal: Pri
 export async function listUnregistered(store: Store, service?: string): Promise<UnregisteredListener[]> {
   return store.read(async (tx) => {
     const rows = service === undefined ? await tx.inventory.list() : [await tx.inventory.get(service)].filter((row) => row !== undefined);
+    const register = await registerNumbers(tx);
     const out: UnregisteredListener[] = [];
     for (const row of rows) {
       const reportedAt = new Date(row.reportedAt).toISOString();
-      for (const l of unregisteredListeners(row, await registeredNumbers(tx, row.service))) out.push({ service: row.service, ...l, reported_at: reportedAt });
+      for (const l of unregisteredListeners(row, await registeredNumbers(tx, row.service, register))) out.push({ service: row.service, ...l, reported_at: reportedAt });
     }
     return out;
   });
