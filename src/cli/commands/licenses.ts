@@ -1,12 +1,12 @@
 import type { Writable } from 'node:stream';
 import type { LicenseSnapshot } from '../../authority/licenses.ts';
-import type { CallerAccessView } from '../../authority/last-access.ts';
 import type { LicenseView } from '../../authority/license-view.ts';
 import { PortwardenError } from '../../shared/errors.ts';
 import { apiOptions, outputFormat, parseCommandArgs } from '../args.ts';
 import { splitSubcommand, withApiClient, type ApiClient } from '../api-client.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { printJson, printTable } from '../output.ts';
+import { printCallers } from './access-output.ts';
 
 const usage = `Usage: portwarden licenses <subcommand> [options]
 
@@ -156,23 +156,7 @@ function printLicense(out: Writable, view: LicenseView, format: 'table' | 'json'
   // show only: who used the port, last access per (identity, origin address)
   if (access !== undefined) {
     out.write('\n');
-    if (access.length === 0) out.write('no access recorded\n');
-    else printTable(out, access.map(accessRow), accessColumns);
+    printCallers(out, access);
   }
   if (token !== undefined && view.state === 'active') out.write(`\n${token}\n`);
-}
-
-const accessColumns = {
-  identity: 'IDENTITY',
-  origin: 'ORIGIN',
-  count: 'CONNECTIONS',
-  bytes_in: 'BYTES_IN',
-  bytes_out: 'BYTES_OUT',
-  first_access_at: 'FIRST_ACCESS',
-  last_access_at: 'LAST_ACCESS',
-  last: 'LAST_DECISION',
-} as const;
-
-function accessRow(access: CallerAccessView) {
-  return { ...access, last: access.last_reason === null ? access.last_decision : `${access.last_decision} (${access.last_reason})` };
 }
