@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import type { PortAccessAnswer } from '../../authority/last-access.ts';
 import type { PortRecord } from '../../authority/register/port-record.ts';
 import type { PortDetail } from '../../authority/register/port-view.ts';
 import type { RegisterSnapshotJson } from '../../authority/register/snapshot.ts';
@@ -8,6 +9,7 @@ import { apiOptions, outputFormat, parseCommandArgs } from '../args.ts';
 import { splitSubcommand, withApiClient, type ApiClient } from '../api-client.ts';
 import type { Command } from '../command.ts';
 import { printJson } from '../output.ts';
+import { printCallers } from './access-output.ts';
 import { printPort, printPortList, printReclaim } from './ports-output.ts';
 
 const usage = `Usage: portwarden ports <subcommand> [options]
@@ -22,7 +24,8 @@ Subcommands:
   list [--service S] [--env E] [--state STATE] [--stale] [--unregistered]
                       the register; --stale: active ports unused for stale_after;
                       --unregistered: listeners the sidecars saw that the register lacks
-  show PORT           where it lives, who owns it, its licenses and last access
+  show PORT           where it lives, who owns it, its licenses, and its callers (last
+                      access per identity and origin address)
   approve PORT | reject PORT | release PORT   [--reason TEXT]
                       decide a request; release a port (its licenses are revoked)
   transition PORT --to K --window 1h
@@ -119,13 +122,28 @@ export const portsCommand: Command = {
         printPortList(ctx.stdout, await call((client) => client.get<{ ports: PortRecord[] }>('/v1/ports', query)), format);
         return 0;
       }
-      case 'show':
+      case 'show': {
+        // the port, then who used it: its access totals' callers (GET /v1/ports/{id}/access)
+        const path = portPath(positionals, values);
+        const { detail, access } = await call(async (client) => ({
+          detail: await client.get<PortDetail>(path.path, path.query),
+          access: await client.get<PortAccessAnswer>(`${path.path}/access`, path.query),
+        }));
+        if (format === 'json') {
+          printJson(ctx.stdout, { ...detail, access: access.callers });
+          return 0;
+        }
+        printPort(ctx.stdout, detail, format);
+        ctx.stdout.write('\n');
+        printCallers(ctx.stdout, access.callers);
+        return 0;
+      }
       case 'approve':
       case 'reject':
       case 'release': {
         const path = portPath(positionals, values);
         const body = values.reason === undefined ? {} : { reason: values.reason };
-        const detail = await call((client) => (sub === 'show' ? client.get<PortDetail>(path.path, path.query) : client.post<PortDetail>(`${path.path}/${sub}${path.search}`, body)));
+        const detail = await call((client) => client.post<PortDetail>(`${path.path}/${sub}${path.search}`, body));
         printPort(ctx.stdout, detail, format);
         return 0;
       }
