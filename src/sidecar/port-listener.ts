@@ -4,15 +4,15 @@ import type { Clock } from '../shared/clock.ts';
 import type { PortConfig } from '../shared/config/sidecar-schema.ts';
 import type { Logger } from '../shared/logger.ts';
 import { unmapIPv4 } from '../shared/cidr.ts';
-import type { AccessHook, AccessRecord, CloseReason } from './access-record.ts';
-import { closedByProxy } from './access-record.ts';
+import type { AccessHook, CloseReason } from './access-record.ts';
 import { Connection, type ConnectionOwner } from './connection.ts';
-import { decide, type DecisionContext, type DenyReason } from './decide.ts';
-import type { IdentityResolver, InboundResult, Origin } from './identity/identity.ts';
+import { decide, type DecisionContext } from './decide.ts';
+import type { IdentityResolver, InboundResult } from './identity/identity.ts';
 import type { PortIdentity } from './identity/resolver-factory.ts';
 import type { LicenseChange, LicenseSource } from './license-source.ts';
 import type { CachedLicense } from './license.ts';
 import type { SidecarMetrics } from './metrics.ts';
+import { nextConnectionId, PortAccounting } from './port-accounting.ts';
 import { encodeProxyV2Header } from './upstream-proxy-header.ts';
 import { keepAliveInitialDelay, type UpstreamConnector } from './upstream.ts';
 
@@ -28,13 +28,9 @@ export interface PortListenerOptions {
   onAccess?: AccessHook | undefined;
 }
 
-type CounterChild = { inc(value?: number): void };
-
 // accept back-off after EMFILE/ENFILE and the like: doubled per failure, capped
 const minBackoffMs = 10;
 const maxBackoffMs = 1_000;
-
-let connectionSeq = 0;
 
 /**
  * One configured port: a `node:net` server that resolves each caller's identity, decides on
@@ -54,8 +50,7 @@ export class PortListener implements ConnectionOwner {
   readonly #licenses: LicenseSource;
   readonly #clock: Clock;
   readonly #log: Logger;
-  readonly #metrics: SidecarMetrics;
-  readonly #onAccess: AccessHook | undefined;
+  readonly #accounting: PortAccounting;
   readonly #decision: DecisionContext;
   readonly #preambleV2: boolean;
   #resolver: IdentityResolver;
@@ -67,13 +62,6 @@ export class PortListener implements ConnectionOwner {
   #backoffTimer: NodeJS.Timeout | undefined;
   #resuming = false;
   #drainWaiters: (() => void)[] = [];
-  // metric children, resolved once: label lookups are not free on the hot path
-  readonly #allowed: CounterChild;
-  readonly #denied = new Map<DenyReason, CounterChild>();
-  readonly #active: { inc(): void; dec(): void; set(value: number): void };
-  readonly #bytesIn: CounterChild;
-  readonly #bytesOut: CounterChild;
-  readonly #duration: { observe(value: number): void };
 
   constructor(options: PortListenerOptions) {
     const { port, metrics } = options;
@@ -85,20 +73,9 @@ export class PortListener implements ConnectionOwner {
     this.#licenses = options.licenses;
     this.#clock = options.clock;
     this.#log = options.logger.child({ port: port.name });
-    this.#metrics = metrics;
-    this.#onAccess = options.onAccess;
     this.#preambleV2 = port.upstream_proxy_protocol === 'v2';
     this.#decision = { now: 0, clockToleranceMs: options.clockToleranceMs, expiryGraceMs: port.expiry_grace, authorityReachable: true };
-    this.#allowed = metrics.connectionsTotal.labels(port.name, 'allow', '');
-    this.#allowed.inc(0);
-    this.#active = metrics.connectionsActive.labels(port.name);
-    this.#active.set(0);
-    this.#bytesIn = metrics.bytesTotal.labels(port.name, 'in');
-    this.#bytesIn.inc(0);
-    this.#bytesOut = metrics.bytesTotal.labels(port.name, 'out');
-    this.#bytesOut.inc(0);
-    metrics.connectionDuration.zero({ port: port.name });
-    this.#duration = metrics.connectionDuration.labels(port.name);
+    this.#accounting = new PortAccounting({ port: port.name, metrics, logger: this.#log, clock: options.clock, onAccess: options.onAccess });
 
     this.#server = createServer({ allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay });
     this.#server.maxConnections = port.max_connections;
@@ -195,7 +172,7 @@ export class PortListener implements ConnectionOwner {
     const grace = this.#licenses.authorityReachable ? 0 : this.port.expiry_grace;
     const enforce = this.port.on_revoke === 'close';
     for (const conn of this.connections) {
-      this.#flushBytes(conn);
+      this.#accounting.flushBytes(conn);
       if (!enforce) continue;
       const current = license !== undefined && license.claims.lid === conn.lid ? license : undefined;
       if (current?.revoked) conn.destroy('revoked');
@@ -236,8 +213,7 @@ export class PortListener implements ConnectionOwner {
 
   #admit(socket: Socket, result: InboundResult): void {
     if (!result.ok) {
-      this.#metrics.handshakeFailuresTotal.inc({ port: this.name, failure: result.failure });
-      this.#log.debug({ failure: result.failure, detail: result.detail }, 'handshake failed');
+      this.#accounting.handshakeFailed(result.failure, result.detail);
       socket.destroy();
       return;
     }
@@ -255,14 +231,13 @@ export class PortListener implements ConnectionOwner {
     const decision = decide(license, result.identity, ctx);
     if (!decision.allow) {
       stream.destroy();
-      this.#deny(decision.reason, result.identity, result.origin);
+      this.#accounting.denied(decision.reason, result.identity, result.origin);
       return;
     }
     const { claims, expMs } = license as CachedLicense;
     const lid = claims.lid;
-    this.#allowed.inc();
-    this.#active.inc();
-    const conn = new Connection(this, ++connectionSeq, stream, result.identity, result.origin, lid, expMs, now);
+    this.#accounting.admitted();
+    const conn = new Connection(this, nextConnectionId(), stream, result.identity, result.origin, lid, expMs, now);
     this.connections.add(conn);
     let preamble = result.head;
     if (this.#preambleV2) {
@@ -272,90 +247,18 @@ export class PortListener implements ConnectionOwner {
     conn.open(preamble);
   }
 
-  #deny(reason: DenyReason, identity: string | undefined, origin: Origin): void {
-    let counter = this.#denied.get(reason);
-    if (!counter) {
-      counter = this.#metrics.connectionsTotal.labels(this.name, 'deny', reason);
-      this.#denied.set(reason, counter);
-    }
-    counter.inc();
-    this.#record({
-      time: this.#clock.now(),
-      conn: ++connectionSeq,
-      port: this.name,
-      identity,
-      origin: formatHostPort({ host: origin.address, port: origin.port }),
-      originAddress: origin.address,
-      decision: 'deny',
-      reason,
-      lid: undefined,
-      bytesIn: 0,
-      bytesOut: 0,
-      durationMs: 0,
-      closeReason: undefined,
-    });
-  }
-
   /** Over `max_connections`: the server closed the socket before we saw it. */
   readonly #onDrop = (data?: { remoteAddress?: string; remotePort?: number }): void => {
-    this.#deny('max_connections', undefined, { address: unmapIPv4(data?.remoteAddress ?? ''), port: data?.remotePort ?? 0 });
+    this.#accounting.denied('max_connections', undefined, { address: unmapIPv4(data?.remoteAddress ?? ''), port: data?.remotePort ?? 0 });
   };
 
   connectionClosed(conn: Connection): void {
     this.connections.delete(conn);
-    this.#active.dec();
-    this.#flushBytes(conn);
-    const now = this.#clock.now();
-    const durationMs = Math.max(0, now - conn.startedAt);
-    this.#duration.observe(durationMs / 1000);
-    const closeReason = conn.closeReason;
-    if (closedByProxy.has(closeReason)) this.#metrics.connectionsClosedTotal.inc({ port: this.name, reason: closeReason });
-    if (conn.upstreamErrorCode !== undefined) {
-      this.#metrics.upstreamErrorsTotal.inc({ port: this.name, code: conn.upstreamErrorCode });
-    }
-    this.#record({
-      time: now,
-      conn: conn.id,
-      port: this.name,
-      identity: conn.identity,
-      origin: formatHostPort({ host: conn.origin.address, port: conn.origin.port }),
-      originAddress: conn.origin.address,
-      decision: 'allow',
-      reason: undefined,
-      lid: conn.lid,
-      bytesIn: conn.bytesIn,
-      bytesOut: conn.bytesOut,
-      durationMs,
-      closeReason,
-    });
+    this.#accounting.closed(conn);
     if (this.connections.size === 0 && this.#drainWaiters.length > 0) {
       const waiters = this.#drainWaiters;
       this.#drainWaiters = [];
       for (const resolve of waiters) resolve();
-    }
-  }
-
-  #flushBytes(conn: Connection): void {
-    if (conn.bytesIn !== conn.countedIn) {
-      this.#bytesIn.inc(conn.bytesIn - conn.countedIn);
-      conn.countedIn = conn.bytesIn;
-    }
-    if (conn.bytesOut !== conn.countedOut) {
-      this.#bytesOut.inc(conn.bytesOut - conn.countedOut);
-      conn.countedOut = conn.bytesOut;
-    }
-  }
-
-  /** One log line per connection, and the hook; the port is bound in the child logger. */
-  #record(record: AccessRecord): void {
-    const { conn, identity, origin, decision, reason, lid, bytesIn, bytesOut, durationMs, closeReason } = record;
-    this.#log.info({ conn, identity, origin, decision, reason, lid, bytesIn, bytesOut, durationMs, closeReason }, 'access');
-    if (this.#onAccess) {
-      try {
-        this.#onAccess(record);
-      } catch (err) {
-        this.#log.error({ err }, 'access hook failed');
-      }
     }
   }
 
@@ -373,7 +276,7 @@ export class PortListener implements ConnectionOwner {
    * lands here.) Public so a drill can inject a failure.
    */
   acceptFailed(err: NodeJS.ErrnoException): void {
-    this.#metrics.acceptErrorsTotal.inc({ port: this.name, code: err.code ?? 'unknown' });
+    this.#accounting.acceptFailed(err.code ?? 'unknown');
     if (!this.#accepting || this.#closing) return;
     this.#backoffMs = Math.min(maxBackoffMs, Math.max(minBackoffMs, this.#backoffMs * 2));
     this.#log.warn({ code: err.code, backoffMs: this.#backoffMs }, 'accept failed: pausing accepts');
@@ -385,7 +288,7 @@ export class PortListener implements ConnectionOwner {
   /** Re-binding failed too (still out of descriptors): wait longer and try again. */
   #resumeFailed(err: NodeJS.ErrnoException): void {
     this.#resuming = false;
-    this.#metrics.acceptErrorsTotal.inc({ port: this.name, code: err.code ?? 'unknown' });
+    this.#accounting.acceptFailed(err.code ?? 'unknown');
     this.#backoffMs = Math.min(maxBackoffMs, Math.max(minBackoffMs, this.#backoffMs * 2));
     if (!this.#closing) this.#scheduleResume();
   }

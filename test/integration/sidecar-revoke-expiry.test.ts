@@ -55,5 +55,11 @@ it('closes open connections that outlive their license, unless a renewal under t
   expect(await lapsingEnd).toBe('ECONNRESET');
   expect(await echoes(renewed, 'renewal keeps me')).toBe(true);
   expect(await h.metric('portwarden_connections_closed_total', { port: 'lapsing', reason: 'expired' })).toBe(1);
-  expect(h.records.find((record) => record.port === 'lapsing')).toMatchObject({ closeReason: 'expired', lid: 'lapsing' });
+  // the record tells when the connection was accepted and how long it lasted, on the injected clock
+  expect(h.records.find((record) => record.port === 'lapsing')).toMatchObject({
+    closeReason: 'expired',
+    lid: 'lapsing',
+    time: Date.UTC(2026, 5, 1),
+    durationMs: 61_000,
+  });
 });
