@@ -24,7 +24,6 @@ export class ProxyProtocolIdentityResolver implements IdentityResolver {
   readonly #trusted: CidrSet;
   readonly #timeoutMs: number;
   readonly #lookup: (address: string) => string | undefined;
-  readonly #reading = new Set<Socket>();
   #closed: Promise<void> | undefined;
 
   constructor(options: ProxyProtocolResolverOptions) {
@@ -46,20 +45,19 @@ export class ProxyProtocolIdentityResolver implements IdentityResolver {
     return new Promise((resolve) => this.#read(socket, peer, resolve));
   }
 
-  /** Cuts the connections still sending their header. Idempotent. */
+  /**
+   * Refuses new connections; those still sending their header finish (or time out) as they
+   * would have, so swapping resolvers on a reload of `identities` cuts no caller. Idempotent.
+   */
   close(): Promise<void> {
-    this.#closed ??= (async () => {
-      for (const socket of this.#reading) socket.destroy();
-    })();
+    this.#closed ??= Promise.resolve();
     return this.#closed;
   }
 
   #read(socket: Socket, peer: Origin, resolve: (result: InboundResult) => void): void {
     const parser = new ProxyHeaderParser();
-    this.#reading.add(socket);
     const finish = (result: InboundResult): void => {
       clearTimeout(timer);
-      this.#reading.delete(socket);
       // without a 'readable' or 'data' listener the socket is back to its initial mode: the
       // proxy's 'data' listener starts the flow, the bytes not read yet still buffered
       socket.off('readable', onReadable);

@@ -21,7 +21,9 @@ interface Seen {
 async function startResolver(trustedProxies = ['127.0.0.0/8'], headerTimeoutMs = 2_000) {
   const resolver = new ProxyProtocolIdentityResolver({ trustedProxies, headerTimeoutMs, lookup: (address) => identities[address] });
   const seen: Seen[] = [];
+  const accepted = { count: 0 };
   const server = createServer({ allowHalfOpen: true }, async (socket) => {
+    accepted.count++;
     const result = await resolver.resolve(socket);
     const entry: Seen = { result };
     seen.push(entry);
@@ -39,7 +41,7 @@ async function startResolver(trustedProxies = ['127.0.0.0/8'], headerTimeoutMs =
     await resolver.close();
     await new Promise((resolve) => server.close(resolve));
   });
-  return { resolver, seen, port };
+  return { resolver, seen, port, accepted };
 }
 
 /** Sends `bytes` (one write per chunk, as separate TCP segments) then ends; resolves when the server closes. */
@@ -126,16 +128,17 @@ describe('ProxyProtocolIdentityResolver', () => {
     expect(seen.map((entry) => entry.result)).toEqual([{ ok: false, failure: 'proxy_header_timeout' }]);
   });
 
-  it('cuts callers still sending their header when closed', async () => {
-    const { resolver, seen, port } = await startResolver();
-    const socket = connect({ port, host: '127.0.0.1' });
-    socket.write('PROXY ');
+  it('lets a caller already sending its header finish after close, and refuses new ones', async () => {
+    const { resolver, seen, port, accepted } = await startResolver();
+    const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
     const done = closed(socket);
-    await waitFor(async () => {
-      await resolver.close();
-      return seen.length === 1;
-    });
-    await done;
-    expect(seen[0]?.result).toMatchObject({ ok: false, failure: 'proxy_header_invalid' });
+    socket.write('PROXY TCP4 10.1.2.3 ');
+    await waitFor(() => accepted.count === 1); // its header is being read
+    await resolver.close();
+    socket.end('192.168.0.1 40000 8443\r\nlate');
+    expect(await done).toBe('done');
+    expect(await send(port, [Buffer.from('PROXY TCP4 10.1.2.3 192.168.0.1 40000 8443\r\n')])).toBe('');
+    expect(seen.map((entry) => entry.result.ok || entry.result.detail)).toEqual([true, 'closing']);
+    expect(seen[0]?.payload).toBe('late');
   });
 });
