@@ -34,8 +34,8 @@ export type InventoryReport = z.infer<typeof inventoryReportSchema>;
 
 /**
  * The authority's 2xx answer: the reported listeners that are neither in the port register
- * nor fronted by this sidecar (`sidecar_ports`), loopback ones left out. Anything else (404 from an authority without the
- * endpoint, another shape) leaves the sidecar on its local estimate.
+ * nor fronted by this sidecar (`sidecar_ports`), loopback ones left out. Anything else (404
+ * from an authority without the endpoint, another shape) leaves the sidecar on its local estimate.
  */
 export const inventoryAnswerSchema = z.object({ unregistered: z.array(inventoryListenerSchema) });
 
