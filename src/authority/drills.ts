@@ -194,6 +194,9 @@ export class DrillService {
       if (onlyIfDue && (before.state !== 'active' || before.endsAt > now)) return undefined;
       if (before.state !== 'active') throw new PortwardenError('conflict', `drill ${id} was already restored at ${iso(before.restoredAt ?? now)}`);
       const changes: DrillChanges = structuredClone(before.changes);
+      // a sidecar counts the authority reachable once a round completes; with nothing else
+      // changing, its first round after an outage would be held for a whole `refresh`
+      if (before.kind === 'outage') await touch(before.service);
       for (const lid of changes.revoked) {
         const license = await tx.licenses.get(lid);
         if (license) changes.restored.push(await this.#reissue(tx, touch, actor, license));

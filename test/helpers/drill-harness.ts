@@ -41,7 +41,7 @@ export async function startDrillSidecar(authority: TestAuthority, overrides: Par
     authority: { url: authority.url, issuer: 'portwarden-authority', token_file: tokenFile, refresh: 300_000, cache_dir: join(dir, 'cache'), clock_tolerance: 0 },
     ports: [{ name: 'api', listenPort: 8443 }],
     clock: authority.clock,
-    logger: createLogger({ level: 'silent' }),
+    logger: createLogger({ level: process.env.DRILL_DEBUG ? 'debug' : 'silent' }),
     metrics: createSidecarMetrics(new Registry(), { processDefaults: false }),
     backoff: { floorMs: 20, ceilingMs: 100 },
     ...overrides,
