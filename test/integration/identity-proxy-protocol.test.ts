@@ -23,15 +23,18 @@ function originEcho(socket: Socket): void {
   socket.on('data', onData);
 }
 
+function webConfig(upstream: string, trusted: string[], identity = billing) {
+  return testConfig(
+    [{ name: 'web', upstream, identity: { mode: 'proxy-protocol', trusted_proxies: trusted }, upstream_proxy_protocol: 'v2' }],
+    { identities: [{ cidr: '10.1.0.0/16', identity }] },
+  );
+}
+
 async function proxyProtocolSidecar(trusted: string[]) {
   const upstream = await startUpstream(originEcho);
-  const config = testConfig(
-    [{ name: 'web', upstream: upstream.address, identity: { mode: 'proxy-protocol', trusted_proxies: trusted }, upstream_proxy_protocol: 'v2' }],
-    { identities: [{ cidr: '10.1.0.0/16', identity: billing }] },
-  );
-  const h = await startSidecar(config, { licensed: false });
+  const h = await startSidecar(webConfig(upstream.address, trusted), { licensed: false });
   h.source.set('web', testLicense({ port: 'web', allow: [billing] }));
-  return h;
+  return Object.assign(h, { upstreamAddress: upstream.address });
 }
 
 /** Connects as a load balancer would, writing `chunks` one segment at a time. */
@@ -70,4 +73,13 @@ it('refuses an origin without a licensed identity, a malformed header and an unt
   expect(await closedBy(untrusted)).not.toBe('data');
   await waitFor(async () => (await strict.metric('portwarden_handshake_failures_total', { port: 'web', failure: 'proxy_untrusted_source' })) === 1);
   expect(strict.records).toEqual([]);
+});
+
+it('reads a reloaded identities table for new connections', async () => {
+  const h = await proxyProtocolSidecar(['127.0.0.0/8']);
+  await h.sidecar.reload(webConfig(h.upstreamAddress, ['127.0.0.0/8'], 'spiffe://corp/ns/other/sa/api'));
+  const socket = await fromBalancer(h, [Buffer.from('PROXY TCP4 10.1.2.3 192.0.2.10 40001 443\r\nhello')]);
+  expect(await closedBy(socket)).toBe('closed');
+  await waitFor(() => h.records.length === 1);
+  expect(h.records[0]).toMatchObject({ decision: 'deny', reason: 'identity_not_allowed', identity: 'spiffe://corp/ns/other/sa/api' });
 });
