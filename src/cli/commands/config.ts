@@ -3,7 +3,7 @@ import { parse } from 'yaml';
 import type { Command } from '../command.ts';
 import { outputFormat, parseCommandArgs, commonOptions } from '../args.ts';
 import { ConfigError, formatIssue, loadConfigFile } from '../../shared/config/load.ts';
-import { sidecarSchema } from '../../shared/config/sidecar-schema.ts';
+import { safeSidecarSchema } from '../../sidecar/config-safety.ts';
 import { authoritySchema } from '../../shared/config/authority-schema.ts';
 import { PortwardenError } from '../../shared/errors.ts';
 
@@ -28,7 +28,7 @@ export const configCommand: Command = {
     const kind = values.kind ?? (await guessKind(file));
     if (kind !== 'sidecar' && kind !== 'authority') throw new PortwardenError('usage', '--kind must be sidecar or authority');
     try {
-      await loadConfigFile(file, kind === 'sidecar' ? sidecarSchema : authoritySchema, ctx.env);
+      await loadConfigFile(file, kind === 'sidecar' ? safeSidecarSchema : authoritySchema, ctx.env);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       if (format === 'json') ctx.stdout.write(`${JSON.stringify({ file, kind, valid: false, issues: err.issues })}\n`);
