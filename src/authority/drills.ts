@@ -20,7 +20,7 @@ import type { WatchHub } from './watch-hub.ts';
  * back-off steps) before it lapses, or those sidecars keep the license they hold.
  */
 export const expireLeadMs = 5_000;
-/** Drill windows run from 1s to 24h. */
+/** Drill windows run from 1s to 24h (the message of `start` says so). */
 export const minWindowMs = 1_000;
 export const maxWindowMs = 24 * 3_600_000;
 
@@ -82,7 +82,7 @@ export class DrillService {
     const port = kind === 'outage' ? null : (input.port ?? null);
     if (port === null && kind !== 'outage') throw new PortwardenError('bad_request', `port: required for a ${kind} drill`);
     if (forMs < minWindowMs || forMs > maxWindowMs) {
-      throw new PortwardenError('bad_request', `for: must be from ${formatDuration(minWindowMs)} to ${formatDuration(maxWindowMs)}`);
+      throw new PortwardenError('bad_request', 'for: must be from 1s to 24h');
     }
     if (kind === 'expire' && forMs <= expireLeadMs) {
       throw new PortwardenError('bad_request', `for: an expire drill must outlast the ${formatDuration(expireLeadMs)} its short token takes to lapse`);

@@ -14,6 +14,7 @@ const commands: Record<string, () => Promise<Command>> = {
   audit: async () => (await import('./commands/audit.ts')).auditCommand,
   ports: async () => (await import('./commands/ports.ts')).portsCommand,
   check: async () => (await import('./commands/check.ts')).checkCommand,
+  drill: async () => (await import('./commands/drill.ts')).drillCommand,
 };
 
 async function help(): Promise<string> {
