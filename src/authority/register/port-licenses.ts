@@ -36,19 +36,6 @@ export async function licensesOf(tx: StoreTx, row: PortRow): Promise<LicenseRow[
   return (await tx.licenses.list({ service: row.service })).filter((license) => belongsTo(license, row));
 }
 
-/**
- * When a caller last reached the port: the latest `last_access_at` the access telemetry
- * recorded on any of its licenses (revoked and expired ones too: they are history), or null.
- */
-export function lastAccessOf(row: PortRow, licenses: readonly LicenseRow[]): number | null {
-  let latest: number | null = null;
-  for (const license of licenses) {
-    if (!belongsTo(license, row) || license.lastAccessAt === null) continue;
-    if (latest === null || license.lastAccessAt > latest) latest = license.lastAccessAt;
-  }
-  return latest;
-}
-
 /** The port's licenses on `numbers` that are still in force at `now`. */
 export function activeOn(licenses: readonly LicenseRow[], numbers: readonly number[], now: number): LicenseRow[] {
   return licenses.filter((license) => numbers.includes(license.portNumber) && effectiveState(license, now) === 'active');

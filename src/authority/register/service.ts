@@ -10,9 +10,10 @@ import type { PortRow, Protocol, Store, StoreTx } from '../store/store.ts';
 import type { WatchHub } from '../watch-hub.ts';
 import { allocate } from './allocate.ts';
 import { refusalError } from './constraints.ts';
-import { issueForPort, licensesOf, lastAccessOf, revokeOn, type LicenseSpec } from './port-licenses.ts';
+import { issueForPort, licensesOf, revokeOn, type LicenseSpec } from './port-licenses.ts';
 import { assertTransition, type PortKind, type PortRecord, type PortState } from './port-record.ts';
 import { describeRef, liveStates, resolvePort, type PortRef } from './port-ref.ts';
+import { lastUsedAt, readUsage } from './port-usage.ts';
 import { portLicense, portRecord, type AllocationView, type PortDetail } from './port-view.ts';
 import { policyFromConfig, type RegisterPolicy } from './policy.ts';
 import { stalePorts, type StalePort } from './reclaim.ts';
@@ -180,7 +181,7 @@ export class RegisterService {
     return runChange(store, hub, async (tx, touch) => {
       const now = clock.now();
       const released: PortRecord[] = [];
-      for (const { row, lastAccessAt, idleSince } of stalePorts(await tx.ports.list({ states: ['active'] }), await tx.licenses.list(), now, this.staleAfterMs)) {
+      for (const { row, lastAccessAt, idleSince } of stalePorts(await tx.ports.list({ states: ['active'] }), await readUsage(tx), now, this.staleAfterMs)) {
         const reason = `unused since ${new Date(idleSince).toISOString()} (stale_after ${formatDuration(this.staleAfterMs)})`;
         const step = await this.#release(tx, touch, actor, row, now, reason);
         await tx.ports.update(step.after);
@@ -205,13 +206,13 @@ export class RegisterService {
     }
     return this.#o.store.read(async (tx) => {
       const rows = await tx.ports.list({ service: filter.service, env: filter.env, ...(filter.state ? { states: [filter.state] } : {}) });
-      const licenses = await tx.licenses.list(filter.service === undefined ? {} : { service: filter.service });
-      return rows.map((row) => portRecord(row, lastAccessOf(row, licenses)));
+      const usage = await readUsage(tx, filter.service);
+      return rows.map((row) => portRecord(row, lastUsedAt(row, usage)));
     });
   }
 
   #stale(): Promise<StalePort[]> {
-    return this.#o.store.read(async (tx) => stalePorts(await tx.ports.list({ states: ['active'] }), await tx.licenses.list(), this.#o.clock.now(), this.staleAfterMs));
+    return this.#o.store.read(async (tx) => stalePorts(await tx.ports.list({ states: ['active'] }), await readUsage(tx), this.#o.clock.now(), this.staleAfterMs));
   }
 
   async #release(tx: StoreTx, touch: Touch, actor: Actor, before: PortRow, now: number, reason: string | null): Promise<Step> {
@@ -245,7 +246,7 @@ export class RegisterService {
 export async function detailWithin(tx: StoreTx, row: PortRow, now: number): Promise<PortDetail> {
   const licenses = await licensesOf(tx, row);
   return {
-    ...portRecord(row, lastAccessOf(row, licenses)),
+    ...portRecord(row, lastUsedAt(row, await readUsage(tx, row.service))),
     pending_license: row.pendingLicense ? { allow: row.pendingLicense.allow } : null,
     licenses: licenses.map((license) => portLicense(license, now)),
   };
