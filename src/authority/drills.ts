@@ -77,7 +77,7 @@ export class DrillService {
   }
 
   /** Starts a drill: applies its change, records it, audits `drill.start`. */
-  start(actor: Actor, input: DrillStart): Promise<DrillView> {
+  async start(actor: Actor, input: DrillStart): Promise<DrillView> {
     const { kind, service, forMs } = input;
     const port = kind === 'outage' ? null : (input.port ?? null);
     if (port === null && kind !== 'outage') throw new PortwardenError('bad_request', `port: required for a ${kind} drill`);
@@ -88,7 +88,7 @@ export class DrillService {
       throw new PortwardenError('bad_request', `for: an expire drill must outlast the ${formatDuration(expireLeadMs)} its short token takes to lapse`);
     }
     const { store, hub, clock, logger } = this.#o;
-    return runChange(store, hub, async (tx, touch) => {
+    const view = await runChange(store, hub, async (tx, touch) => {
       const now = clock.now();
       const clash = (await tx.drills.list({ service, state: 'active', limit: 1_000 })).find(
         (other) => other.kind === 'outage' || kind === 'outage' || other.port === port,
@@ -133,9 +133,10 @@ export class DrillService {
       await tx.drills.insert(row);
       const view = drillView(row, now);
       await appendAudit(tx, clock, actor, { action: 'drill.start', target: `drill/${id}`, after: view });
-      logger.info({ drill: id, kind, service, port, ends_at: view.ends_at, actor: actor.id }, 'drill started');
       return view;
     });
+    logger.info({ drill: view.id, kind, service, port, ends_at: view.ends_at, actor: actor.id, changes: view.changes }, 'drill started');
+    return view;
   }
 
   /** Restores a drill now (`POST /v1/drills/{id}/stop`); a restored drill is a `conflict`. */
