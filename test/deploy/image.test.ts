@@ -1,12 +1,11 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
-import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../helpers/wait.ts';
 import { parseDockerfile, type Instruction } from './dockerfile.ts';
+import { httpOverTcp, startUp } from './up.ts';
 
 /**
  * The image's install and start steps, without a Docker engine: copy what the Dockerfile
@@ -108,26 +107,13 @@ describe('the image, installed and started without a Docker engine', () => {
   });
 
   it('runs authority, sidecar and upstream (`portwarden up`), proxies a licensed request, and exits 0 on SIGTERM', async () => {
-    const [port, adminPort] = [await freePort(), await freePort()];
-    const child = spawn('portwarden', ['up', '--data', join(work, 'data'), '--port', String(port), '--admin-port', String(adminPort)], {
-      cwd: work,
-      env: { ...env, PORTWARDEN_LISTEN: '127.0.0.1:0' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const up = await startUp({ command: 'portwarden', cwd: work, env, dataDir: join(work, 'data') });
     try {
-      await waitFor(() => stdout.includes('portwarden is up') || child.exitCode !== null, { timeoutMs: 20_000, what: '`portwarden up` banner' });
-      expect(stdout, stderr).toContain('portwarden is up');
-      const answer = await httpOverTcp(port);
+      const answer = await httpOverTcp(up.port);
       expect(answer).toMatch(/^HTTP\/1\.1 200/);
       expect(answer).toContain('hello from the demo upstream');
-      child.kill('SIGTERM');
-      expect(await exited, stderr).toBe(0);
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      expect(await up.stop(), up.output()).toBe(0);
     }
   });
 });
@@ -148,27 +134,4 @@ function copiedSources(): string[] {
 
 function installCommand(): string {
   return dockerfile.stages.flatMap((stage) => stage.instructions).find((i) => i.keyword === 'RUN' && i.args.includes('npm ci'))?.args ?? '';
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-/** One HTTP/1.1 request over a raw socket through the licensed port; the whole answer. */
-function httpOverTcp(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.end('GET / HTTP/1.1\r\nhost: demo\r\nconnection: close\r\n\r\n'));
-    let answer = '';
-    socket.setTimeout(10_000, () => socket.destroy(new Error('no answer through the licensed port')));
-    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
-    socket.on('error', reject);
-    socket.on('close', () => resolve(answer));
-  });
 }

@@ -3,11 +3,15 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, posix } from 'node:path';
 import { promisify } from 'node:util';
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
+import { main } from '../../src/cli/main.ts';
 import { authoritySchema } from '../../src/shared/config/authority-schema.ts';
 import { parseConfigText } from '../../src/shared/config/load.ts';
 import { safeSidecarSchema } from '../../src/sidecar/config-safety.ts';
+import { startTestAuthority, testAdminToken } from '../helpers/authority.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 /**
  * The Kubernetes manifests in deploy/kubernetes: read as the API server would (every
@@ -239,7 +243,43 @@ describe('Kubernetes manifests', () => {
     expect(report.errors).toEqual([]);
     // not vacuous: the ports of both workloads were read and checked
     const checked = new Set(report.files.flatMap((file) => file.ports.map((port) => `${port.service}:${port.number}`)));
-    expect(checked).toEqual(new Set(['portwarden-authority:7400', 'payments:20001', 'payments:9901']));
+    expect(checked).toEqual(new Set(['portwarden-authority:7400', 'payments:20001', 'payments:20002']));
+  });
+});
+
+describe('the step-by-step in docs/deploy.md', () => {
+  it('builds, on the example authority configuration, a register that passes `portwarden check`', async () => {
+    // the authority's ConfigMap, as the example runs it (but on loopback and a temp directory)
+    const authorityYaml = parse(configMapEntry('portwarden', 'portwarden-authority', 'authority.yaml')) as Record<string, unknown>;
+    const { listen: _listen, data_dir: _dataDir, ...config } = authorityYaml;
+    const authority = await startTestAuthority({ config });
+    const cli = async (...argv: string[]) => {
+      let stdout = '';
+      let stderr = '';
+      const sink = (append: (text: string) => void) => new Writable({ write: (chunk: Buffer, _e, done) => (append(chunk.toString()), done()) });
+      const code = await main(argv, {
+        env: { PORTWARDEN_AUTHORITY: authority.url, PORTWARDEN_TOKEN: testAdminToken },
+        stdout: sink((text) => (stdout += text)),
+        stderr: sink((text) => (stderr += text)),
+        signal: new AbortController().signal,
+      });
+      expect({ argv: argv.join(' '), code, stderr }).toMatchObject({ code: 0 });
+      return stdout;
+    };
+    // what the guide runs, and the authority's own port, which an operator registers once
+    await cli('ports', 'request', '--service', 'portwarden-authority', '--name', 'api', '--number', '7400', '--owner', 'team-platform');
+    await cli('ports', 'request', '--service', 'payments', '--name', 'api', '--number', '20001', '--owner', 'team-payments', '--license', '--allow', 'spiffe://cluster.local/ns/billing/sa/api');
+    await cli('ports', 'request', '--service', 'payments', '--name', 'admin', '--number', '20002', '--owner', 'team-payments');
+    expect(await cli('tokens', 'create', '--role', 'sidecar', '--service', 'payments')).toMatch(/^pw\.\S+\n$/);
+    const snapshot = join(await tempDir('portwarden-register-'), 'register.json');
+    await cli('ports', 'export', '--out', snapshot);
+    const out = await cli('check', ...files.map((file) => join(dir, file)), '--register', snapshot, '--format', 'json');
+    expect((JSON.parse(out) as { findings: unknown[] }).findings).toEqual([]);
+    // the snapshot shipped beside the manifests holds the same numbers
+    const shipped = JSON.parse(await readFile(join(dir, 'example-register.json'), 'utf8')) as { ports: { service: string; name: string; number: number }[] };
+    const exported = JSON.parse(await readFile(snapshot, 'utf8')) as { ports: { service: string; name: string; number: number }[] };
+    const numbers = (ports: { service: string; name: string; number: number }[]) => ports.map((p) => `${p.service}/${p.name}=${p.number}`).sort();
+    expect(numbers(exported.ports)).toEqual(numbers(shipped.ports));
   });
 });
 
