@@ -167,8 +167,23 @@ describe('Grafana dashboard', () => {
   it('has unique panel ids and a place for each panel', () => {
     const ids = panels.map((panel) => panel.id);
     expect(new Set(ids).size).toBe(ids.length);
-    for (const panel of panels) expect(panel.gridPos, panel.title).toBeDefined();
+    // 24 columns; no two panels on the same cell
+    const taken = new Map<string, string>();
+    const overlaps: string[] = [];
+    for (const panel of panels) {
+      const { x, y, w, h } = panel.gridPos as { x: number; y: number; w: number; h: number };
+      expect(x + w, panel.title).toBeLessThanOrEqual(24);
+      for (let col = x; col < x + w; col++) {
+        for (let row = y; row < y + h; row++) {
+          const other = taken.get(`${col},${row}`);
+          if (other) overlaps.push(`${panel.title} / ${other}`);
+          taken.set(`${col},${row}`, panel.title);
+        }
+      }
+    }
+    expect([...new Set(overlaps)]).toEqual([]);
   });
+
 
   it('shows connections, bytes, license expiry, last access, authority sync and telemetry drops', () => {
     const all = dashboardExprs.map((e) => e.expr).join('\n');
@@ -212,6 +227,16 @@ describe('a live /metrics scrape', () => {
     const data = await mkdtemp(join(tmpdir(), 'portwarden-scrape-'));
     const up = await startUp({ command: 'node_modules/.bin/node', args: ['bin/portwarden.js'], env: { PATH: process.env.PATH ?? '' }, dataDir: data });
     try {
+      // before any connection, the series the dashboard's variables are read from are there,
+      // so an idle sidecar still shows up in the pickers
+      const idle = `${await (await fetch(`http://127.0.0.1:${up.adminPort}/metrics`)).text()}\n${await (await fetch(`${up.authorityUrl}/metrics`)).text()}`;
+      const variables = dashboard.templating.list.flatMap((v) => (typeof v.query === 'object' && v.query ? [String((v.query as { query: string }).query)] : []));
+      expect(variables.length).toBeGreaterThan(0);
+      for (const query of variables) {
+        const metric = /label_values\((portwarden_[a-z_]+)/.exec(query)?.[1] ?? '';
+        expect(idle, `variable query ${query}`).toMatch(new RegExp(`^${metric}(\\{[^}]*\\})? `, 'm'));
+      }
+
       // one admitted connection, so the per-connection series have samples
       expect(await httpOverTcp(up.port)).toContain('hello from the demo upstream');
       const sidecar = await (await fetch(`http://127.0.0.1:${up.adminPort}/metrics`)).text();
