@@ -71,7 +71,9 @@ describe('the image, installed and started without a Docker engine', () => {
     // npm itself runs on Node 24 too, as in the image
     const path = `${dirname(process.execPath)}:${process.env.PATH ?? ''}`;
     const flags = (installCommand().match(/--[a-z-]+(=\S+)?/g) ?? []).filter((flag) => flag !== '--prefer-offline');
-    await run('npm', ['ci', ...flags, '--prefer-offline'], { cwd: app, env: { ...process.env, PATH: path }, timeout: 90_000 });
+    // without the npm_* variables of an enclosing `npm test`, which could point npm elsewhere
+    const npmEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key)));
+    await run('npm', ['ci', ...flags, '--prefer-offline'], { cwd: app, env: { ...npmEnv, PATH: path }, timeout: 90_000 });
     // RUN ln -s /app/bin/portwarden.js /usr/local/bin/portwarden
     await symlink(join(app, 'bin', 'portwarden.js'), join(binDir, 'portwarden'));
     // what the container has: its PATH (node, portwarden) and NODE_ENV, nothing of this machine's environment
