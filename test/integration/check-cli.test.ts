@@ -39,7 +39,7 @@ describe('portwarden check (CLI)', () => {
   });
 
   it('exits 2 naming every unreadable input with its line, and checks nothing', async () => {
-    const run = await portwarden('check', `${dir}/broken.yaml`, `${dir}/missing.yaml`, `${dir}/sidecar.yaml`);
+    const run = await portwarden('check', `${dir}/broken.yaml`, `${dir}/missing.yaml`, `${dir}/sidecar.yaml`, '--offline');
     expect(run).toEqual({
       code: 2,
       stdout: '',
@@ -50,7 +50,7 @@ describe('portwarden check (CLI)', () => {
   it('exits 2 on a file that is neither a manifest, a compose file nor a sidecar configuration', async () => {
     const tmp = await tempDir();
     await writeFile(join(tmp, 'values.yaml'), 'replicaCount: 2\nimage: { tag: latest }\n');
-    const run = await portwarden('check', join(tmp, 'values.yaml'));
+    const run = await portwarden('check', join(tmp, 'values.yaml'), '--offline');
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(`${join(tmp, 'values.yaml')}:1: is not a Kubernetes object (apiVersion, kind), a compose file (services) or a sidecar configuration (ports[].listen)`);
   });
@@ -65,7 +65,7 @@ describe('portwarden check (CLI)', () => {
   });
 
   it('prints one JSON document with --format json, whatever the outcome', async () => {
-    const found = await portwarden('check', `${dir}/compose.yaml`, '--format', 'json');
+    const found = await portwarden('check', `${dir}/compose.yaml`, '--offline', '--format', 'json');
     expect(found.code).toBe(1);
     const report = JSON.parse(found.stdout);
     expect(report.findings[0]).toEqual({
@@ -82,11 +82,11 @@ describe('portwarden check (CLI)', () => {
     expect(report.notes).toEqual([{ file: `${dir}/compose.yaml`, line: 24, message: '"${ADMIN_PORT}:9001" uses variable interpolation; not checked' }]);
     expect(found.stderr).toBe('');
 
-    const unreadable = await portwarden('check', `${dir}/missing.yaml`, '--format', 'json');
+    const unreadable = await portwarden('check', `${dir}/missing.yaml`, '--offline', '--format', 'json');
     expect(unreadable.code).toBe(2);
     expect(JSON.parse(unreadable.stdout)).toMatchObject({ findings: [], errors: [{ file: `${dir}/missing.yaml`, line: 0, message: 'cannot read file (ENOENT)' }] });
 
-    const clean = await portwarden('check', `${dir}/clean.yaml`, '--format', 'json');
+    const clean = await portwarden('check', `${dir}/clean.yaml`, '--offline', '--format', 'json');
     expect(clean.code).toBe(0);
     expect(JSON.parse(clean.stdout)).toMatchObject({ env: 'default', register: null, findings: [], errors: [] });
   });

@@ -1,11 +1,12 @@
 import type { Command, CommandContext } from '../command.ts';
-import { commonOptions, outputFormat, parseCommandArgs } from '../args.ts';
+import { apiOptions, outputFormat, parseCommandArgs } from '../args.ts';
+import { ApiClient } from '../api-client.ts';
 import { printJson } from '../output.ts';
 import { defaultPolicy } from '../../authority/register/policy.ts';
 import { defaultEnv } from '../../authority/register/port-record.ts';
-import { readSnapshot, snapshotPolicy, type RegisterSnapshot } from '../../authority/register/snapshot.ts';
+import { readSnapshot, snapshotPolicy, snapshotSchema, type RegisterSnapshot } from '../../authority/register/snapshot.ts';
 import { checkFiles, type CheckReport } from '../../check/check.ts';
-import { formatProblem } from '../../check/definition.ts';
+import { formatProblem, type InputProblem } from '../../check/definition.ts';
 import { checkRules, formatFinding } from '../../check/rules.ts';
 import { systemClock } from '../../shared/clock.ts';
 import { ConfigError } from '../../shared/config/load.ts';
@@ -13,13 +14,16 @@ import { PortwardenError } from '../../shared/errors.ts';
 
 const ruleWidth = Math.max(...Object.keys(checkRules).map((rule) => rule.length));
 
-const usage = `Usage: portwarden check FILE... [--register FILE] [--service S] [--env E] [--format json]
+const usage = `Usage: portwarden check FILE... [--register FILE | --offline] [--service S] [--env E] [--format json]
 
 Checks the port numbers in sidecar configurations, Kubernetes manifests and compose files
 against the register and against each other, for CI.
 
-  --register FILE  a register snapshot (\`portwarden ports export\`); without it, only the
-                   default policy and collisions between the inputs are checked
+  --register FILE  a register snapshot (\`portwarden ports export\`) to check against
+  --offline        check against the default policy and the inputs only, without a register
+  --authority URL  without --register or --offline, the register is read from the authority
+                   (default $PORTWARDEN_AUTHORITY, then http://127.0.0.1:7400; the token is
+                   read from $PORTWARDEN_TOKEN, any role)
   --service S      the service every input belongs to; by default a Kubernetes object's
                    app.kubernetes.io/name label, else its name; the compose service's name;
                    the sidecar's \`service\`
@@ -36,15 +40,17 @@ ${Object.entries(checkRules)
   .join('\n')}
 
 Prints \`file:line: rule: message\` for each finding. Exit 0 clean, 1 findings,
-2 unreadable input (missing file, YAML error, unknown file shape, bad register file).`;
+2 unreadable input (missing file, YAML error, unknown file shape, bad register file,
+an authority that cannot be reached or will not give the register).`;
 
 export const checkCommand: Command = {
   summary: 'check ports in sidecar, Kubernetes and compose files against the register',
   usage,
   async run(ctx) {
     const { values, positionals } = parseCommandArgs(ctx.argv, {
-      ...commonOptions,
+      ...apiOptions,
       register: { type: 'string' },
+      offline: { type: 'boolean' },
       service: { type: 'string' },
       env: { type: 'string' },
     });
@@ -58,6 +64,10 @@ export const checkCommand: Command = {
       if (value === '') throw new PortwardenError('usage', `${flag} must not be empty`);
     }
     const env = values.env ?? defaultEnv;
+    if (values.register !== undefined && (values.offline || values.authority !== undefined)) {
+      throw new PortwardenError('usage', '--register reads a snapshot: it does not go with --offline or --authority');
+    }
+    if (values.offline && values.authority !== undefined) throw new PortwardenError('usage', '--offline does not go with --authority');
 
     let snapshot: RegisterSnapshot | undefined;
     if (values.register !== undefined) {
@@ -69,16 +79,46 @@ export const checkCommand: Command = {
         return report(ctx, format, { env, register: values.register, findings: [], files: [], notes: [], errors });
       }
     }
+    let source = values.register;
+    let now = systemClock.now();
+    if (values.register === undefined && !values.offline) {
+      const client = new ApiClient({ authority: values.authority, env: ctx.env });
+      source = client.baseUrl;
+      const fetched = await fetchRegister(client);
+      if (!fetched.ok) return report(ctx, format, { env, register: source, findings: [], files: [], notes: [], errors: [fetched.problem] });
+      snapshot = fetched.snapshot;
+      // the authority decides cool-downs on its own clock: judge them at its time, not this machine's
+      now = Date.parse(snapshot.exported_at);
+    }
     const result = await checkFiles(positionals, {
       service: values.service,
       env,
       policy: snapshot ? snapshotPolicy(snapshot) : defaultPolicy(),
-      register: snapshot && values.register !== undefined ? { file: values.register, ports: snapshot.ports } : undefined,
-      now: systemClock.now(),
+      register: snapshot && source !== undefined ? { file: source, ports: snapshot.ports } : undefined,
+      now,
     });
     return report(ctx, format, result);
   },
 };
+
+/**
+ * The register as the authority holds it now (`GET /v1/ports/export`). Any failure is a problem
+ * of the input (exit 2): a check that silently fell back to the policy alone would pass
+ * collisions the register knows of.
+ */
+async function fetchRegister(client: ApiClient): Promise<{ ok: true; snapshot: RegisterSnapshot } | { ok: false; problem: InputProblem }> {
+  const hint = 'pass --register FILE to check against a snapshot, or --offline to check against the policy defaults only';
+  try {
+    const parsed = snapshotSchema.safeParse(await client.get<unknown>('/v1/ports/export'));
+    if (parsed.success) return { ok: true, snapshot: parsed.data };
+    return { ok: false, problem: { file: client.baseUrl, line: 0, message: `the authority's register is not a snapshot this portwarden reads (${parsed.error.issues[0]?.message ?? 'invalid'}); ${hint}` } };
+  } catch (err) {
+    if (!(err instanceof PortwardenError)) throw err;
+    return { ok: false, problem: { file: client.baseUrl, line: 0, message: `cannot read the register from the authority (${err.code}: ${err.message}); ${hint}` } };
+  } finally {
+    await client.close();
+  }
+}
 
 /** Prints the report and gives the exit code: 2 unreadable input, 1 findings, 0 clean. */
 function report(ctx: Pick<CommandContext, 'stdout' | 'stderr'>, format: 'table' | 'json', result: CheckReport): number {
