@@ -143,3 +143,18 @@ it('checks a list of definitions against the live register (POST /v1/check)', as
   const clean = await t.api('POST', '/v1/check', { body: { env: 'prod', ports: [{ service: 'payments', name: 'api', number: payments.number }] } });
   expect(clean.body.findings).toEqual([]);
 });
+
+it('lists the listeners sidecars reported that the register lacks (GET /v1/ports?unregistered=1)', async () => {
+  const t = await startTestAuthority();
+  const port = (await requestPort(t, { env: 'prod' })).body;
+  const token = (await t.api('POST', '/v1/tokens', { body: { role: 'sidecar', service: 'payments' } })).body.token;
+  const listeners = [
+    { protocol: 'tcp', address: '0.0.0.0', port: port.number },
+    { protocol: 'tcp', address: '0.0.0.0', port: 9000 },
+  ];
+  expect((await t.api('POST', '/v1/inventory', { token, body: { listeners } })).status).toBe(200);
+  const answer = await t.api('GET', '/v1/ports?unregistered=1&service=payments');
+  expect(answer.body.unregistered.map((l: { port: number }) => l.port)).toEqual([9000]);
+  expect((await t.api('GET', '/v1/ports?unregistered=1', { token })).status).toBe(403);
+  expect((await t.api('GET', '/v1/ports?unregistered=1&stale=1')).body.error.code).toBe('bad_request');
+});

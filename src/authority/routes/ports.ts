@@ -4,6 +4,7 @@ import { PortwardenError } from '../../shared/errors.ts';
 import type { AuthorityContext } from '../context.ts';
 import { principalOf, requireAdmin, requireService } from '../http/access.ts';
 import type { ApiRequest, Route } from '../http/router.ts';
+import { listUnregistered } from '../inventory.ts';
 import { defaultEnv, portKinds, portStates, protocols } from '../register/port-record.ts';
 import { parsePortRef, type PortRef } from '../register/port-ref.ts';
 import { registerOf } from '../register/service.ts';
@@ -41,6 +42,8 @@ const listQuery = z.strictObject({
   env: name.optional(),
   state: z.enum(portStates).optional(),
   stale: flag.optional(),
+  /** Instead of ports: the listeners sidecars reported that the register lacks (admin). */
+  unregistered: flag.optional(),
 });
 const refQuery = z.strictObject({ env: name.optional(), protocol: z.enum(protocols).optional() });
 const reasonBody = z.strictObject({ reason: z.string().max(500).optional() });
@@ -79,6 +82,11 @@ export function portRoutes(ctx: AuthorityContext): Route[] {
         // a sidecar token lists its own service when it names none
         const service = query.service ?? (req.principal?.role === 'sidecar' ? (req.principal.service ?? undefined) : undefined);
         requireService(req.principal, service);
+        if (query.unregistered) {
+          requireAdmin(req.principal);
+          if (query.env !== undefined || query.state !== undefined || query.stale) throw new PortwardenError('bad_request', 'unregistered: goes only with service');
+          return { body: { unregistered: await listUnregistered(ctx.store, service) } };
+        }
         return { body: { ports: await register.list({ ...query, service }) } };
       },
     },

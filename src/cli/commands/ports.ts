@@ -114,7 +114,7 @@ export const portsCommand: Command = {
         noPositionals(positionals);
         if (values.unregistered) {
           if (values.stale || values.state || values.env) throw new PortwardenError('usage', '--unregistered goes only with --service');
-          const answer = await call((client) => client.get<{ unregistered: object[] }>('/v1/inventory/unregistered', { service: values.service }));
+          const answer = await call((client) => client.get<{ unregistered: object[] }>('/v1/ports', { service: values.service, unregistered: '1' }));
           printPortList(ctx.stdout, answer, format);
           return 0;
         }
