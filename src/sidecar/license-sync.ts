@@ -238,7 +238,10 @@ export class LicenseSync implements LicenseSource {
       }
     }
     const sent = this.#index;
-    const listing = await this.#client.pollLicenses({ service: this.#service, index: sent, waitMs: this.#refreshMs, signal });
+    // while the authority is unreachable, ask without holding: a recovered authority with nothing
+    // new would otherwise hold the poll for a whole `refresh`, keeping grace and `degraded` on
+    const waitMs = this.#reachable ? this.#refreshMs : 0;
+    const listing = await this.#client.pollLicenses({ service: this.#service, index: sent, waitMs, signal });
     await this.#exclusive(async () => {
       this.#listing = { tokens: listing.licenses, fromCache: false };
       const keysBefore = this.#jwks.jwks;

@@ -43,3 +43,20 @@ it('admits on cached licenses through an authority outage, and after a sidecar r
   expect(admits(restarted)).toEqual({ allow: false, reason: 'expired' });
   expect(restarted.status('api').health).toBe('expired');
 });
+
+it('notices at once that a recovered authority is reachable again, though nothing changed meanwhile', async () => {
+  const clock = new ManualClock();
+  const authority = await FakeAuthority.start({ clock });
+  onTestFinished(() => authority.close());
+  const harness = await syncHarness(authority, clock); // refresh is 10 minutes
+  await authority.issue({ service: SERVICE, port: 'api', number: 8443, ttlMs: 3_600_000, allow: [caller] });
+  const sync = await harness.start();
+  await waitFor(() => sync.authorityReachable && sync.get('api'), { what: 'the first sync' });
+
+  await authority.stop();
+  await waitFor(() => !sync.authorityReachable, { what: 'the outage to be noticed' });
+  await authority.restart();
+  // well before `refresh`: the back-off ceiling is not reached yet and the probe is not held
+  await waitFor(() => sync.authorityReachable, { timeoutMs: 5_000, what: 'the authority to be reachable again' });
+  expect(sync.status('api').health).toBe('ok');
+});
