@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { expect, it } from 'vitest';
 import { snapshotSchema } from '../../src/authority/register/snapshot.ts';
+import { main } from '../../src/cli/main.ts';
 import { startTestAuthority, testAdminToken, type TestAuthority } from '../helpers/authority.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -19,7 +21,7 @@ function portwarden(t: TestAuthority, ...args: string[]): Promise<{ code: number
   });
 }
 
-it('requests, lists, shows, transitions, releases and exports ports, with exit codes 0, 1 and 2', async () => {
+it('requests, lists and shows ports, with exit codes 0 and 1', async () => {
   const t = await startTestAuthority({ config: { licenses: { ttl: '60d', max_lifetime: '90d' } } });
   const requested = await portwarden(t, 'ports', 'request', '--service', 'payments', '--name', 'api', '--env', 'prod', '--owner', 'team-payments', '--depends-on', 'billing/api', '--license', '--allow', 'spiffe://corp/ns/billing/sa/api', 'spiffe://corp/ns/ops/*', '--format', 'json');
   expect([requested.code, requested.stderr]).toEqual([0, '']);
@@ -38,19 +40,8 @@ it('requests, lists, shows, transitions, releases and exports ports, with exit c
   expect(reserved.stderr).toBe('portwarden ports: port_reserved: refused by rule reserved: 443 is reserved (reserved 1-1023) and never assigned\n');
   const taken = await portwarden(t, 'ports', 'request', '--service', 'web', '--name', 'https', '--env', 'prod', '--number', String(port.number));
   expect([taken.code, taken.stderr]).toEqual([1, `portwarden ports: port_taken: refused by rule taken: ${port.number}/tcp is taken by payments/api in prod\n`]);
-  for (const bad of [
-    ['ports', 'request', '--service', 'web'],
-    ['ports', 'request', '--service', 'web', '--name', 'x', '--allow', 'spiffe://a'],
-    ['ports', 'request', '--service', 'web', '--name', 'x', '--number', '70000'],
-    ['ports', 'request', '--service', 'Web!', '--name', 'x'],
-    ['ports', 'transition', 'payments/api', '--to', '20001'],
-    ['ports', 'transition', 'payments/api', '--cancel', '--complete'],
-    ['ports', 'list', '--yes'],
-    ['ports', 'bogus'],
-  ]) {
-    const run = await portwarden(t, ...bad);
-    expect([bad.join(' '), run.code]).toEqual([bad.join(' '), 2]);
-  }
+  const invalid = await portwarden(t, 'ports', 'request', '--service', 'Web!', '--name', 'x');
+  expect([invalid.code, invalid.stderr]).toEqual([2, expect.stringMatching(/^portwarden ports: bad_request: service: /)]);
 
   const listed = await portwarden(t, 'ports', 'list', '--env', 'prod');
   expect(listed.code).toBe(0);
@@ -68,27 +59,6 @@ it('requests, lists, shows, transitions, releases and exports ports, with exit c
   expect(shown.stdout).toContain(port.licenses[0].lid);
   const missing = await portwarden(t, 'ports', 'show', 'payments/api', '--env', 'staging');
   expect([missing.code, missing.stderr]).toEqual([1, 'portwarden ports: not_found: payments/api in staging is not registered\n']);
-
-  const to = port.number + 1;
-  const moving = await portwarden(t, 'ports', 'transition', 'payments/api', '--env', 'prod', '--to', String(to), '--window', '1h', '--format', 'json');
-  expect(moving.code).toBe(0);
-  expect(JSON.parse(moving.stdout)).toMatchObject({ state: 'transitioning', transition: { to }, licenses: [{ number: port.number }, { number: to, state: 'active' }] });
-  const cancelled = await portwarden(t, 'ports', 'transition', port.id, '--cancel');
-  expect([cancelled.code, cancelled.stdout]).toEqual([0, expect.stringMatching(new RegExp(`state\\s+active\\n`))]);
-  const notMoving = await portwarden(t, 'ports', 'transition', port.id, '--complete');
-  expect([notMoving.code, notMoving.stderr]).toEqual([1, 'portwarden ports: conflict: payments/api in prod is active, not transitioning\n']);
-
-  const out = join(await tempDir(), 'register.json');
-  const exported = await portwarden(t, 'ports', 'export', '--out', out);
-  expect([exported.code, exported.stdout]).toEqual([0, `wrote 2 ports to ${out}\n`]);
-  const snapshot = snapshotSchema.parse(JSON.parse(await readFile(out, 'utf8')));
-  expect(snapshot.ports.map((p) => `${p.service}/${p.name}`)).toEqual(['orders/grpc', 'payments/api']);
-
-  const released = await portwarden(t, 'ports', 'release', 'payments/api', '--env', 'prod', '--reason', 'retired', '--format', 'json');
-  expect(released.code).toBe(0);
-  expect(JSON.parse(released.stdout)).toMatchObject({ state: 'released', reason: 'retired', licenses: [{ state: 'revoked' }, { state: 'revoked' }] });
-  const again = await portwarden(t, 'ports', 'release', port.id);
-  expect([again.code, again.stderr]).toEqual([1, 'portwarden ports: conflict: a port cannot go from released to released (released is final)\n']);
 
   const help = await portwarden(t, 'ports', '--help');
   expect([help.code, help.stdout]).toEqual([0, expect.stringContaining('Usage: portwarden ports <subcommand>')]);
@@ -119,4 +89,57 @@ it('lists stale ports and reclaims them: a dry run unless --yes', async () => {
   expect((await t.api('GET', '/v1/ports?state=released')).body.ports.map((p: { name: string }) => p.name)).toEqual(['api']);
   const after = await portwarden(t, 'ports', 'list', '--stale');
   expect([after.code, after.stdout]).toEqual([0, 'no ports\n']);
+});
+
+it('transitions, exports and releases a port, with exit codes 0 and 1', async () => {
+  const t = await startTestAuthority();
+  const port = (await t.api('POST', '/v1/ports', { body: { service: 'payments', name: 'api', env: 'prod', license: { allow: ['spiffe://corp/ns/billing/sa/api'] } } })).body;
+  await t.api('POST', '/v1/ports', { body: { service: 'orders', name: 'grpc', env: 'prod' } });
+  const to = port.number + 1;
+  const moving = await portwarden(t, 'ports', 'transition', 'payments/api', '--env', 'prod', '--to', String(to), '--window', '1h', '--format', 'json');
+  expect(moving.code).toBe(0);
+  expect(JSON.parse(moving.stdout)).toMatchObject({ state: 'transitioning', transition: { to }, licenses: [{ number: port.number }, { number: to, state: 'active' }] });
+  const cancelled = await portwarden(t, 'ports', 'transition', port.id, '--cancel');
+  expect([cancelled.code, cancelled.stdout]).toEqual([0, expect.stringMatching(new RegExp(`state\\s+active\\n`))]);
+  const notMoving = await portwarden(t, 'ports', 'transition', port.id, '--complete');
+  expect([notMoving.code, notMoving.stderr]).toEqual([1, 'portwarden ports: conflict: payments/api in prod is active, not transitioning\n']);
+
+  const out = join(await tempDir(), 'register.json');
+  const exported = await portwarden(t, 'ports', 'export', '--out', out);
+  expect([exported.code, exported.stdout]).toEqual([0, `wrote 2 ports to ${out}\n`]);
+  const snapshot = snapshotSchema.parse(JSON.parse(await readFile(out, 'utf8')));
+  expect(snapshot.ports.map((p) => `${p.service}/${p.name}`)).toEqual(['orders/grpc', 'payments/api']);
+
+  const released = await portwarden(t, 'ports', 'release', 'payments/api', '--env', 'prod', '--reason', 'retired', '--format', 'json');
+  expect(released.code).toBe(0);
+  expect(JSON.parse(released.stdout)).toMatchObject({ state: 'released', reason: 'retired', licenses: [{ state: 'revoked' }, { state: 'revoked' }] });
+  const again = await portwarden(t, 'ports', 'release', port.id);
+  expect([again.code, again.stderr]).toEqual([1, 'portwarden ports: conflict: a port cannot go from released to released (released is final)\n']);
+});
+
+it('refuses bad input with exit 2 before calling the authority', async () => {
+  let stderr = '';
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      stderr += chunk.toString();
+      callback();
+    },
+  });
+  const ctx = { env: { PORTWARDEN_AUTHORITY: 'http://127.0.0.1:9' }, stdout: sink, stderr: sink, signal: new AbortController().signal };
+  for (const bad of [
+    ['ports', 'request', '--service', 'web'],
+    ['ports', 'request', '--service', 'web', '--name', 'x', '--allow', 'spiffe://a'],
+    ['ports', 'request', '--service', 'web', '--name', 'x', '--number', '70000'],
+    ['ports', 'transition', 'payments/api', '--to', '20001'],
+    ['ports', 'transition', 'payments/api', '--cancel', '--complete'],
+    ['ports', 'transition', 'payments/api', '--to', '20001', '--window', 'soon'],
+    ['ports', 'show', '12', '--env', 'prod'],
+    ['ports', 'list', '--yes'],
+    ['ports', 'bogus'],
+    ['ports'],
+  ]) {
+    stderr = '';
+    expect([bad.join(' '), await main(bad, ctx)]).toEqual([bad.join(' '), 2]);
+    expect(stderr).toMatch(/^portwarden ports: usage: /);
+  }
 });
