@@ -111,7 +111,7 @@ describe('the operator guide', () => {
     expect(unknown).toEqual([]);
     // subcommands: each one a doc names appears in its command's usage
     const missing: string[] = [];
-    for (const command of ['licenses', 'tokens', 'keys', 'ports', 'config']) {
+    for (const command of ['licenses', 'tokens', 'keys', 'ports', 'config', 'drill']) {
       const usage = await help([command, '--help']);
       for (const entry of named.get(command) ?? []) {
         const sub = entry.split(' ')[0] ?? '';
