@@ -27,8 +27,8 @@ export type CompletionReason = 'completed' | 'window_ended';
 /**
  * Starts moving an active port to `to` (a ramp): the port holds both numbers for `windowMs`,
  * and the new number gets a license that copies the callers of the old number's licenses,
- * so a sidecar listening on both admits the same callers on either. The new number must
- * pass every constraint, as a request for it would.
+ * so a sidecar listening on both admits the same callers on either (a port with no license in
+ * force gets none). The new number must pass every constraint, as a request for it would.
  */
 export async function startTransition(parts: StepParts, tx: StoreTx, touch: Touch, actor: Actor, before: PortRow, now: number, to: number, windowMs: number): Promise<Step> {
   if (before.kind !== 'static' || before.number === null) {
