@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { startProgram, startScript, type BenchProcess } from './child.ts';
+import type { BenchPki } from './pki.ts';
 
 /** The upstream ports every front forwards to. */
 export interface UpstreamPorts {
@@ -11,23 +12,41 @@ export interface UpstreamPorts {
   source: number;
 }
 
-/** A way in to the upstreams: its listen ports (same keys) and the process, if any. */
+/** What a load connects to: the three upstreams, and `tls` (mTLS terminated by the front, then the echo upstream). */
+export type Target = keyof UpstreamPorts | 'tls';
+
+/** A way in to the upstreams: its listen port per target it serves, and the process, if any. */
 export interface Front {
   name: string;
-  ports: UpstreamPorts;
+  ports: Partial<Record<Target, number>>;
   process?: BenchProcess;
 }
 
-const here = import.meta.dirname;
-
-export function directFront(upstreams: UpstreamPorts): Front {
-  return { name: 'direct', ports: upstreams };
+/** What every front is started from. */
+export interface FrontContext {
+  upstreams: UpstreamPorts;
+  workDir: string;
+  /** Certificates for the mTLS fronts; absent when `openssl` is not installed. */
+  pki?: BenchPki;
 }
 
-export async function pipeFront(upstreams: UpstreamPorts): Promise<Front> {
-  const child = await startScript<{ ports: number[] }>(join(here, 'fronts/pipe-proxy.ts'), [String(upstreams.http), String(upstreams.echo), String(upstreams.source)]);
+/** Starts a fresh front process (the RSS measurement starts a second one of each). */
+export type FrontFactory = (ctx: FrontContext) => Promise<Front>;
+
+const here = import.meta.dirname;
+const plainTargets = ['http', 'echo', 'source'] as const;
+
+export function directFront(upstreams: UpstreamPorts): Front {
+  return { name: 'direct', ports: { ...upstreams } };
+}
+
+/** The bare Node.js limit: a `node:net` pipe per upstream, and a `node:tls` one (client certificate required) to the echo upstream. */
+export async function pipeFront({ upstreams, pki }: FrontContext): Promise<Front> {
+  const args = plainTargets.map((target) => String(upstreams[target]));
+  const env = pki ? { PIPE_TLS_UPSTREAM: String(upstreams.echo), PIPE_TLS_CA: pki.ca, PIPE_TLS_CERT: pki.server.cert, PIPE_TLS_KEY: pki.server.key } : {};
+  const child = await startScript<{ ports: number[]; tls?: number }>(join(here, 'fronts/pipe-proxy.ts'), args, env);
   const [http = 0, echo = 0, source = 0] = child.info.ports;
-  return { name: 'node pipe', ports: { http, echo, source }, process: child };
+  return { name: 'node pipe', ports: { http, echo, source, tls: child.info.tls }, process: child };
 }
 
 /** True when `command` is on the PATH. */
@@ -40,19 +59,56 @@ export function installed(command: string): boolean {
   }
 }
 
-/** HAProxy in TCP mode with one thread: the reference a production proxy reaches. */
-export async function haproxyFront(upstreams: UpstreamPorts, workDir: string): Promise<Front> {
-  const ports = { http: await freePort(), echo: await freePort(), source: await freePort() };
-  const sections = (Object.keys(ports) as (keyof UpstreamPorts)[]).map(
-    (key) => `listen ${key}\n  bind 127.0.0.1:${ports[key]}\n  server up 127.0.0.1:${upstreams[key]}\n`,
-  );
-  const config = join(workDir, 'haproxy.cfg');
+let configs = 0;
+
+/** HAProxy in TCP mode with one thread: the reference a production proxy reaches (and TLS termination with a required client certificate). */
+export async function haproxyFront({ upstreams, workDir, pki }: FrontContext): Promise<Front> {
+  const ports: Partial<Record<Target, number>> = {};
+  const sections: string[] = [];
+  for (const target of plainTargets) {
+    const port = (ports[target] = await freePort());
+    sections.push(`listen ${target}\n  bind 127.0.0.1:${port}\n  server up 127.0.0.1:${upstreams[target]}\n`);
+  }
+  if (pki) {
+    const port = (ports.tls = await freePort());
+    sections.push(`listen tls\n  bind 127.0.0.1:${port} ssl crt ${pki.server.bundle} ca-file ${pki.ca} verify required\n  server up 127.0.0.1:${upstreams.echo}\n`);
+  }
+  const config = join(workDir, `haproxy-${++configs}.cfg`);
   writeFileSync(
     config,
     `global\n  nbthread 1\n  maxconn 8000\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n${sections.join('')}`,
   );
-  const process = await startProgram('haproxy', ['-db', '-f', config], () => accepts(ports.echo));
+  const process = await startProgram('haproxy', ['-db', '-f', config], () => accepts(ports.echo as number));
   return { name: 'haproxy 1 thread', ports, process };
+}
+
+/**
+ * stunnel as the mTLS reference (Debian's `stunnel4`): terminates TLS with a required, verified
+ * client certificate and forwards to the echo upstream. It serves the `tls` target only.
+ */
+export async function stunnelFront({ upstreams, workDir, pki }: FrontContext): Promise<Front> {
+  if (!pki) throw new Error('stunnel front needs certificates');
+  const port = await freePort();
+  const config = join(workDir, `stunnel-${++configs}.conf`);
+  writeFileSync(
+    config,
+    [
+      'foreground = yes',
+      `pid = ${join(workDir, `stunnel-${configs}.pid`)}`,
+      'debug = 0',
+      '[tls]',
+      `accept = 127.0.0.1:${port}`,
+      `connect = 127.0.0.1:${upstreams.echo}`,
+      `cert = ${pki.server.cert}`,
+      `key = ${pki.server.key}`,
+      `CAfile = ${pki.ca}`,
+      'verifyChain = yes',
+      'requireCert = yes',
+      '',
+    ].join('\n'),
+  );
+  const process = await startProgram('stunnel', [config], () => accepts(port));
+  return { name: 'stunnel', ports: { tls: port }, process };
 }
 
 export async function freePort(): Promise<number> {

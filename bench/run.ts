@@ -3,97 +3,169 @@
  * against the fronts interleaved (A B C A B C ...), and prints medians as ratios to a direct
  * connection and to a bare Node.js pipe proxy. `npm run bench -- --smoke` is the seconds-long
  * run CI uses so the suite cannot rot; its numbers mean nothing.
+ *
+ * Options: --reps N, --duration S (per load, front and rep), --loads http,latency,connect,
+ * mtls,bulk,rss,micro,control (a subset, in this order), --fronts NAME,... (by name; `direct`
+ * and `node pipe` are kept as the bases), --cpu-prof DIR (profile the portwarden sidecar).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startScript } from './child.ts';
-import { directFront, haproxyFront, installed, pipeFront, type Front, type UpstreamPorts } from './fronts.ts';
-import { sidecarFronts } from './fronts/sidecar.ts';
+import { cpuSeconds, startScript } from './child.ts';
+import { directFront, haproxyFront, installed, pipeFront, stunnelFront, type Front, type FrontContext, type FrontFactory, type Target, type UpstreamPorts } from './fronts.ts';
+import { sidecarFront } from './fronts/sidecar.ts';
 import { httpKeepAlive } from './loads/http-keepalive.ts';
+import { httpLatency } from './loads/latency.ts';
 import { newConnections } from './loads/new-connections.ts';
+import { mtlsHandshakes } from './loads/mtls-handshakes.ts';
 import { bulkThroughput } from './loads/bulk.ts';
 import { idleConnectionsRss } from './loads/idle-connections.ts';
+import { createBenchPki } from './pki.ts';
 import { median, ratio } from './stats.ts';
 import { microBenchmarks } from './micro.ts';
 import { controlPlaneLatency } from './control-plane.ts';
 
+const allLoads = ['http', 'latency', 'connect', 'mtls', 'bulk', 'rss', 'micro', 'control'] as const;
 const { values } = parseArgs({
   options: {
     smoke: { type: 'boolean', default: false },
     reps: { type: 'string' },
     duration: { type: 'string' },
+    loads: { type: 'string' },
+    fronts: { type: 'string' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const smoke = values.smoke;
 const reps = Number(values.reps ?? (smoke ? 1 : 3));
 const seconds = Number(values.duration ?? (smoke ? 1 : 5));
+const loads = new Set(values.loads ? values.loads.split(',') : allLoads);
+const wanted = values.fronts?.split(',');
+const idleCount = smoke ? 100 : 1000;
 
 const workDir = mkdtempSync(join(tmpdir(), 'portwarden-bench-'));
 const bulkBytes = smoke ? 16 * 1024 * 1024 : 512 * 1024 * 1024;
 const upstream = await startScript<UpstreamPorts>(join(import.meta.dirname, 'upstreams.ts'), [], { BULK_BYTES: String(bulkBytes) });
-const fronts: Front[] = [directFront(upstream.info), await pipeFront(upstream.info)];
 const skipped: string[] = [];
-fronts.push(...(await sidecarFronts(upstream.info, workDir)));
-if (installed('haproxy')) fronts.push(await haproxyFront(upstream.info, workDir));
+let pki: FrontContext['pki'];
+if (installed('openssl')) pki = await createBenchPki();
+else skipped.push('mTLS fronts (openssl not installed)');
+const ctx: FrontContext = { upstreams: upstream.info, workDir, pki };
+
+const portwarden = sidecarFront({ cpuProfDir: values['cpu-prof'] });
+const factories: [string, FrontFactory][] = [
+  ['node pipe', pipeFront],
+  ['portwarden', portwarden],
+];
+if (installed('haproxy')) factories.push(['haproxy 1 thread', haproxyFront]);
 else skipped.push('haproxy (not installed: apt-get install haproxy)');
+if (pki && installed('stunnel')) factories.push(['stunnel', stunnelFront]);
+else if (pki) skipped.push('stunnel (not installed: apt-get install stunnel4)');
+const chosen = factories.filter(([name]) => !wanted || name === 'node pipe' || wanted.includes(name));
 
 type Row = Record<string, number[]>;
-async function interleaved(label: string, load: (front: Front) => Promise<number>): Promise<Row> {
+const results: [string, string, Row][] = [];
+const latency: Record<string, { p50: number[]; p99: number[] }> = {};
+const rss: Record<string, { idle: number; open: number }> = {};
+
+// RSS first, each front a fresh process of its own: at idle right after start, then holding the idle connections
+if (loads.has('rss')) {
+  for (const [name, start] of chosen) {
+    const front = await start(ctx);
+    if (front.ports.echo !== undefined && front.process) {
+      const result = await idleConnectionsRss(front.ports.echo, front.process.pid, idleCount);
+      rss[name] = { idle: result.idleMiB, open: result.withConnectionsMiB };
+    }
+    await front.process?.close();
+  }
+  process.stderr.write('done: rss\n');
+}
+
+const fronts: Front[] = [directFront(upstream.info)];
+for (const [, start] of chosen) fronts.push(await start(ctx));
+
+/** CPU time the front's process spent per unit of work (µs), by load and front: steadier than rates on a shared machine. */
+const cpuPerOp: [string, string, Row][] = [];
+
+/** Runs `load` against each front serving `target`, reps times, interleaved; `load` returns its rate (units per second). */
+async function interleaved(label: string, target: Target, load: (port: number, front: Front) => Promise<number>, unit?: string): Promise<Row> {
   const row: Row = {};
+  const cpu: Row = {};
   for (let rep = 0; rep < reps; rep++) {
     for (const front of fronts) {
-      (row[front.name] ??= []).push(await load(front));
+      const port = front.ports[target];
+      if (port === undefined) continue;
+      const pid = front.process?.pid;
+      const cpuBefore = pid ? await cpuSeconds(pid) : 0;
+      const started = process.hrtime.bigint();
+      const rate = await load(port, front);
+      const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+      (row[front.name] ??= []).push(rate);
+      if (pid && unit) (cpu[front.name] ??= []).push((((await cpuSeconds(pid)) - cpuBefore) * 1e6) / (rate * elapsed));
     }
   }
+  if (unit) cpuPerOp.push([label, unit, cpu]);
   process.stderr.write(`done: ${label}\n`);
   return row;
 }
 
-const results: [string, string, Row][] = [];
-const latency: Record<string, { p50: number[]; p99: number[] }> = {};
-results.push([
-  'keep-alive HTTP',
-  'req/s',
-  await interleaved('http', async (front) => {
-    const result = await httpKeepAlive(front.ports.http, seconds);
+if (loads.has('http')) results.push(['keep-alive HTTP', 'req/s', await interleaved('keep-alive HTTP', 'http', async (port) => (await httpKeepAlive(port, seconds)).reqPerSec, 'request')]);
+if (loads.has('latency')) {
+  await interleaved('latency', 'http', async (port, front) => {
+    const result = await httpLatency(port, seconds);
     const entry = (latency[front.name] ??= { p50: [], p99: [] });
     entry.p50.push(result.p50Ms);
     entry.p99.push(result.p99Ms);
-    return result.reqPerSec;
-  }),
-]);
-results.push(['new connections', 'conn/s', await interleaved('connect', (front) => newConnections(front.ports.echo, seconds))]);
-results.push(['bulk, 2 streams', 'MB/s', await interleaved('bulk', (front) => bulkThroughput(front.ports.source))]);
-const withProcess = fronts.filter((front) => front.process);
-const rss: Row = {};
-for (const front of withProcess) {
-  const result = await idleConnectionsRss(front.ports.echo, front.process!.pid, smoke ? 100 : 1000);
-  rss[`${front.name}`] = [result.withConnectionsMiB];
-  rss[`${front.name} (idle)`] = [result.idleMiB];
+    return result.samples;
+  });
 }
-process.stderr.write('done: rss\n');
+if (loads.has('connect')) results.push(['new connections', 'conn/s', await interleaved('new connections', 'echo', (port) => newConnections(port, seconds), 'connection')]);
+if (loads.has('mtls') && pki) {
+  const certs = pki;
+  results.push(['mTLS handshakes', 'conn/s', await interleaved('mTLS handshakes', 'tls', (port) => mtlsHandshakes(port, certs, seconds), 'handshake')]);
+}
+if (loads.has('bulk')) results.push(['bulk, 2 streams', 'MB/s', await interleaved('bulk', 'source', (port) => bulkThroughput(port), 'MB')]);
 
 for (const front of fronts) await front.process?.close();
+await portwarden.close();
 await upstream.close();
 
 const lines: string[] = [];
-lines.push(`reps: ${reps}, duration: ${seconds}s per load and front, medians; ratios to direct / to the bare pipe`, '');
-lines.push('| load | front | median | vs direct | vs node pipe |', '| --- | --- | ---: | ---: | ---: |');
+lines.push(`reps: ${reps}, duration: ${seconds}s per load and front, medians; ratios to direct / to the bare pipe / to HAProxy`, '');
+lines.push('| load | front | median | vs direct | vs node pipe | vs haproxy |', '| --- | --- | ---: | ---: | ---: | ---: |');
 for (const [label, unit, row] of results) {
-  const direct = row['direct'] ? median(row['direct']) : undefined;
-  const pipe = row['node pipe'] ? median(row['node pipe']) : undefined;
+  const base = (name: string) => (row[name] ? median(row[name]) : undefined);
   for (const [name, samples] of Object.entries(row)) {
     const value = median(samples);
-    lines.push(`| ${label} | ${name} | ${value.toFixed(0)} ${unit} | ${ratio(value, direct)} | ${ratio(value, pipe)} |`);
+    lines.push(`| ${label} | ${name} | ${value.toFixed(0)} ${unit} | ${ratio(value, base('direct'))} | ${ratio(value, base('node pipe'))} | ${ratio(value, base('haproxy 1 thread'))} |`);
   }
 }
-lines.push('', '| keep-alive latency | p50 ms | p99 ms |', '| --- | ---: | ---: |');
-for (const [name, entry] of Object.entries(latency)) lines.push(`| ${name} | ${median(entry.p50).toFixed(2)} | ${median(entry.p99).toFixed(2)} |`);
-lines.push('', `| RSS with ${smoke ? 100 : 1000} idle connections | MiB |`, '| --- | ---: |');
-for (const [name, samples] of Object.entries(rss)) lines.push(`| ${name} | ${median(samples).toFixed(1)} |`);
-lines.push('', ...(await microBenchmarks(smoke)), '', ...(await controlPlaneLatency(smoke, workDir)));
+if (cpuPerOp.length > 0) {
+  lines.push('', '| front CPU time per unit of work | front | µs | vs node pipe | vs haproxy |', '| --- | --- | ---: | ---: | ---: |');
+  for (const [label, unit, row] of cpuPerOp) {
+    const base = (name: string) => (row[name] ? median(row[name]) : undefined);
+    for (const [name, samples] of Object.entries(row)) {
+      const value = median(samples);
+      lines.push(`| ${label} (per ${unit}) | ${name} | ${value.toFixed(1)} | ${ratio(value, base('node pipe'))} | ${ratio(value, base('haproxy 1 thread'))} |`);
+    }
+  }
+}
+if (Object.keys(latency).length > 0) {
+  const direct = latency['direct'];
+  lines.push('', '| keep-alive latency (32 connections, 3,000 req/s) | p50 ms | p99 ms | p99 over direct ms |', '| --- | ---: | ---: | ---: |');
+  for (const [name, entry] of Object.entries(latency)) {
+    const over = direct ? (median(entry.p99) - median(direct.p99)).toFixed(3) : '-';
+    lines.push(`| ${name} | ${median(entry.p50).toFixed(3)} | ${median(entry.p99).toFixed(3)} | ${over} |`);
+  }
+}
+if (Object.keys(rss).length > 0) {
+  lines.push('', `| RSS of a fresh process (MiB) | at idle | with ${idleCount} idle connections | vs node pipe |`, '| --- | ---: | ---: | ---: |');
+  for (const [name, entry] of Object.entries(rss)) lines.push(`| ${name} | ${entry.idle.toFixed(1)} | ${entry.open.toFixed(1)} | ${ratio(entry.open, rss['node pipe']?.open)} |`);
+}
+if (loads.has('micro')) lines.push('', ...(await microBenchmarks(smoke)));
+if (loads.has('control')) lines.push('', ...(await controlPlaneLatency(smoke, workDir)));
 if (skipped.length) lines.push('', `skipped: ${skipped.join('; ')}`);
 process.stdout.write(`${lines.join('\n')}\n`);
+await pki?.close();
 rmSync(workDir, { recursive: true, force: true });

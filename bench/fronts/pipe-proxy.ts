@@ -1,23 +1,45 @@
 /**
  * The bare Node.js limit: a `node:net` pipe proxy with no checks at all. Every portwarden
  * figure is read as a ratio to this. Usage: pipe-proxy.ts UPSTREAM_PORT...; prints
- * {"ports":[N...]} (one listener per upstream, in order).
+ * {"ports":[N...]} (one listener per upstream, in order). With PIPE_TLS_UPSTREAM (and
+ * PIPE_TLS_CA/CERT/KEY) it also terminates TLS, client certificate required, to that upstream
+ * and prints its port as "tls": the bare `node:tls` limit for the mTLS load.
  */
-import { connect, createServer, type Server } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 
-function front(upstreamPort: number): Promise<number> {
-  const server: Server = createServer({ noDelay: true }, (client) => {
-    const upstream = connect({ host: '127.0.0.1', port: upstreamPort, noDelay: true });
-    client.pipe(upstream).pipe(client);
-    client.on('error', () => upstream.destroy());
-    upstream.on('error', () => client.destroy());
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  });
+function pipe(client: Socket, upstreamPort: number): void {
+  const upstream = connect({ host: '127.0.0.1', port: upstreamPort, noDelay: true });
+  client.pipe(upstream).pipe(client);
+  client.on('error', () => upstream.destroy());
+  upstream.on('error', () => client.destroy());
+  client.on('close', () => upstream.destroy());
+  upstream.on('close', () => client.destroy());
+}
+
+function listen(server: Server): Promise<number> {
   return new Promise((resolve) => server.listen({ host: '127.0.0.1', port: 0, backlog: 4096 }, () => resolve((server.address() as { port: number }).port)));
 }
 
-const ports = await Promise.all(process.argv.slice(2).map((port) => front(Number(port))));
-process.stdout.write(`${JSON.stringify({ ports })}\n`);
+const ports = await Promise.all(process.argv.slice(2).map((port) => listen(createServer({ noDelay: true }, (client) => pipe(client, Number(port))))));
+let tls: number | undefined;
+if (process.env.PIPE_TLS_UPSTREAM) {
+  const upstreamPort = Number(process.env.PIPE_TLS_UPSTREAM);
+  const server = createTlsServer(
+    {
+      ca: readFileSync(process.env.PIPE_TLS_CA ?? ''),
+      cert: readFileSync(process.env.PIPE_TLS_CERT ?? ''),
+      key: readFileSync(process.env.PIPE_TLS_KEY ?? ''),
+      requestCert: true,
+      rejectUnauthorized: true,
+      noDelay: true,
+    },
+    (client) => pipe(client, upstreamPort),
+  );
+  server.on('tlsClientError', () => undefined);
+  tls = await listen(server);
+}
+process.stdout.write(`${JSON.stringify({ ports, tls })}\n`);
 process.stdin.resume();
 process.stdin.on('end', () => process.exit(0));

@@ -1,56 +1,69 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { ok, startAuthority } from '../authority.ts';
+import { ok, startAuthority, type BenchAuthority } from '../authority.ts';
 import { startProgram } from '../child.ts';
-import { freePort, type Front, type UpstreamPorts } from '../fronts.ts';
+import { freePort, type FrontFactory, type Target } from '../fronts.ts';
+import { clientIdentity } from '../pki.ts';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'portwarden.js');
 const identity = 'spiffe://bench.local/ns/load/sa/client';
 
+export interface SidecarFrontOptions {
+  /** Where `--cpu-prof` writes the sidecar's profile (the bench's `--cpu-prof DIR`). */
+  cpuProfDir?: string | undefined;
+}
+
 /**
- * The portwarden sidecar as users run it: a real authority process, a sidecar token and one
- * license per port, and `portwarden sidecar` with identity mode `source`, telemetry on and
- * access logs at `info` (to /dev/null), fronting the same upstreams.
+ * The portwarden sidecar as users run it: a real authority process (one, shared), a sidecar
+ * token and one license per port, and `portwarden sidecar` with identity mode `source`,
+ * telemetry on and access logs at `info` (to /dev/null), fronting the same upstreams; with
+ * certificates, a fourth port in identity mode `mtls` to the echo upstream. Each call starts a
+ * fresh sidecar process under a service name of its own (so its licenses are its own).
  */
-export async function sidecarFronts(upstreams: UpstreamPorts, workDir: string): Promise<Front[]> {
-  const authority = await startAuthority(workDir);
-  const { token } = await authority.call<{ token: string }>('POST', '/v1/tokens', { role: 'sidecar', service: 'bench' });
-  const tokenFile = join(workDir, 'sidecar.token');
-  writeFileSync(tokenFile, token, { mode: 0o600 });
-  const ports = { http: await freePort(), echo: await freePort(), source: await freePort() };
-  for (const [name, number] of Object.entries(ports)) {
-    await authority.call('POST', '/v1/licenses', { service: 'bench', port_name: name, port: { number }, allow: [identity] });
-  }
-  const adminPort = await freePort();
-  const config = {
-    service: 'bench',
-    authority: { url: authority.url, token_file: tokenFile, cache_dir: join(workDir, 'cache') },
-    admin: { listen: `127.0.0.1:${adminPort}` },
-    identities: [{ cidr: '127.0.0.0/8', identity }],
-    telemetry: { spool_dir: join(workDir, 'spool'), report_interval: '5s' },
-    inventory: { enabled: false },
-    ports: Object.entries(ports).map(([name, number]) => ({
-      name,
-      listen: `127.0.0.1:${number}`,
-      upstream: `127.0.0.1:${upstreams[name as keyof UpstreamPorts]}`,
-      max_connections: 20_000,
-    })),
+export function sidecarFront({ cpuProfDir }: SidecarFrontOptions = {}): FrontFactory & { close(): Promise<void> } {
+  let authority: Promise<BenchAuthority> | undefined;
+  let started = 0;
+  const factory: FrontFactory = async ({ upstreams, workDir, pki }) => {
+    authority ??= startAuthority(workDir);
+    const api = await authority;
+    const service = `bench-${++started}`;
+    const { token } = await api.call<{ token: string }>('POST', '/v1/tokens', { role: 'sidecar', service });
+    const tokenFile = join(workDir, `${service}.token`);
+    writeFileSync(tokenFile, token, { mode: 0o600 });
+    const targets: Target[] = pki ? ['http', 'echo', 'source', 'tls'] : ['http', 'echo', 'source'];
+    const ports: Partial<Record<Target, number>> = {};
+    for (const target of targets) {
+      const number = (ports[target] = await freePort());
+      const allow = [target === 'tls' ? clientIdentity : identity];
+      await api.call('POST', '/v1/licenses', { service, port_name: target, port: { number }, allow });
+    }
+    const adminPort = await freePort();
+    const config = {
+      service,
+      authority: { url: api.url, token_file: tokenFile, cache_dir: join(workDir, `${service}-cache`) },
+      admin: { listen: `127.0.0.1:${adminPort}` },
+      identities: [{ cidr: '127.0.0.0/8', identity }],
+      telemetry: { spool_dir: join(workDir, `${service}-spool`), report_interval: '5s' },
+      inventory: { enabled: false },
+      ...(process.env.BENCH_LOG_LEVEL ? { log: { level: process.env.BENCH_LOG_LEVEL } } : {}),
+      ports: targets.map((target) => ({
+        name: target,
+        listen: `127.0.0.1:${ports[target]}`,
+        upstream: `127.0.0.1:${upstreams[target === 'tls' ? 'echo' : target]}`,
+        max_connections: 20_000,
+        ...(target === 'tls' && pki ? { identity: { mode: 'mtls', ca: pki.ca, cert: pki.server.cert, key: pki.server.key } } : {}),
+      })),
+    };
+    const configFile = join(workDir, `${service}.yaml`);
+    writeFileSync(configFile, stringify(config));
+    const profile = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : [];
+    const sidecar = await startProgram(process.execPath, [...profile, bin, 'sidecar', '--config', configFile], () => ok(`http://127.0.0.1:${adminPort}/readyz`));
+    return { name: 'portwarden', ports, process: sidecar };
   };
-  const configFile = join(workDir, 'sidecar.yaml');
-  writeFileSync(configFile, stringify(config));
-  const sidecar = await startProgram(process.execPath, [bin, 'sidecar', '--config', configFile], () => ok(`http://127.0.0.1:${adminPort}/readyz`));
-  return [
-    {
-      name: 'portwarden',
-      ports,
-      process: {
-        pid: sidecar.pid,
-        close: async () => {
-          await sidecar.close();
-          await authority.process.close();
-        },
-      },
+  return Object.assign(factory, {
+    close: async () => {
+      if (authority) await (await authority).process.close();
     },
-  ];
+  });
 }

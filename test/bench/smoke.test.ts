@@ -9,6 +9,9 @@ describe('bench smoke', () => {
     for (const load of ['keep-alive HTTP', 'new connections', 'bulk, 2 streams']) {
       for (const front of ['direct', 'node pipe', 'portwarden']) expect(stdout).toMatch(new RegExp(`\\| ${load} \\| ${front} \\| \\d+`));
     }
+    // latency with sub-millisecond resolution, and RSS of fresh processes
+    expect(stdout).toMatch(/\| portwarden \| \d+\.\d{3} \| \d+\.\d{3} \| -?\d+\.\d{3} \|/);
+    expect(stdout).toMatch(/\| portwarden \| \d+\.\d \| \d+\.\d \| \d+% \|/);
     expect(stdout).toMatch(/\| decide\(\) with a 32-entry allow list \| \d+ ns\/op \|/);
     expect(stdout).toMatch(/\| revoke -> applied by every loop \| \d+ \| \d+ \| \d+ \|/);
   });
