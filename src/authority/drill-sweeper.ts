@@ -1,3 +1,4 @@
+import { PeriodicSweep } from '../shared/periodic-sweep.ts';
 import type { Logger } from '../shared/logger.ts';
 import { systemActor } from './audit.ts';
 import type { DrillService } from './drills.ts';
@@ -14,41 +15,15 @@ export interface DrillSweeperOptions {
  * so a drill that ended while the authority was down is restored as soon as it is back.
  * A restore that fails stays active and is tried again on the next sweep.
  */
-export class DrillSweeper {
-  readonly #o: DrillSweeperOptions;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
-  #stopped = false;
+export class DrillSweeper extends PeriodicSweep {
+  readonly #drills: DrillService;
 
   constructor(options: DrillSweeperOptions) {
-    this.#o = options;
+    super({ what: 'drill sweep', intervalMs: options.intervalMs, logger: options.logger });
+    this.#drills = options.drills;
   }
 
-  /** Sweeps now and then every `intervalMs`. */
-  start(): void {
-    if (this.#timer || this.#stopped) return;
-    this.#timer = setInterval(() => void this.sweep(), this.#o.intervalMs);
-    void this.sweep();
-  }
-
-  /** One sweep; overlapping calls share the sweep in progress. Errors are logged, never thrown. */
-  sweep(): Promise<void> {
-    if (this.#stopped) return Promise.resolve();
-    this.#running ??= this.#o.drills
-      .restoreDue(systemActor)
-      .then(() => undefined)
-      .catch((err: unknown) => this.#o.logger.error({ err }, 'drill sweep failed; retrying on the next sweep'))
-      .finally(() => {
-        this.#running = undefined;
-      });
-    return this.#running;
-  }
-
-  /** Stops the timer and waits for a sweep in progress. Idempotent. */
-  async close(): Promise<void> {
-    this.#stopped = true;
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    await this.#running;
+  protected async run(): Promise<void> {
+    await this.#drills.restoreDue(systemActor);
   }
 }

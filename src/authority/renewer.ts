@@ -1,3 +1,4 @@
+import { PeriodicSweep } from '../shared/periodic-sweep.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
 import { systemActor } from './audit.ts';
@@ -32,42 +33,15 @@ export interface RenewerOptions {
  * reported an access to it since its current token was issued. The renew window opens
  * `renew_before` ahead of `exp`, or at half the TTL for TTLs shorter than twice that.
  */
-export class Renewer {
+export class Renewer extends PeriodicSweep {
   readonly #o: RenewerOptions;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
-  #stopped = false;
 
   constructor(options: RenewerOptions) {
+    super({ what: 'renewer sweep', intervalMs: options.intervalMs, logger: options.logger });
     this.#o = options;
   }
 
-  /** Sweeps now and then every `intervalMs`. */
-  start(): void {
-    if (this.#timer || this.#stopped) return;
-    this.#timer = setInterval(() => void this.sweep(), this.#o.intervalMs);
-    void this.sweep();
-  }
-
-  /** One sweep; overlapping calls share the sweep in progress. Errors are logged, never thrown. */
-  sweep(): Promise<void> {
-    this.#running ??= this.#sweep()
-      .catch((err: unknown) => this.#o.logger.error({ err }, 'renewer sweep failed'))
-      .finally(() => {
-        this.#running = undefined;
-      });
-    return this.#running;
-  }
-
-  /** Stops the timer and waits for a sweep in progress. Idempotent. */
-  async close(): Promise<void> {
-    this.#stopped = true;
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    await this.#running;
-  }
-
-  async #sweep(): Promise<void> {
+  protected async run(): Promise<void> {
     const { store, licenses, clock, logger, metrics } = this.#o;
     const active = await store.read((tx) => tx.keys.active());
     if (active && isRotationDue(active, this.#o.rotateEveryMs, clock.now())) {
@@ -79,7 +53,7 @@ export class Renewer {
     const now = clock.now();
     const due = await store.read((tx) => tx.licenses.activeExpiringBy(now + policy.renew_before));
     for (const row of due) {
-      if (row.exp <= now || now < renewAt(row, policy.renew_before) || this.#stopped) continue;
+      if (row.exp <= now || now < renewAt(row, policy.renew_before) || this.stopped) continue;
       if (!wantsRenewal(row)) continue;
       try {
         const view = await licenses.renew(systemActor, row.lid);
