@@ -1,5 +1,6 @@
 import { basename, extname } from 'node:path';
 import { parseHostPort } from '../shared/address.ts';
+import { formatKeyPath } from '../shared/config/load.ts';
 import type { Extraction } from './definition.ts';
 import { asArray, asRecord, type YamlDoc } from './yaml-input.ts';
 
@@ -10,10 +11,12 @@ export function isSidecarConfig(value: unknown): boolean {
 }
 
 /**
- * A sidecar's `ports[].listen` numbers. The sidecar binds them on its own addresses, so they
- * are host-bound (reserved numbers apply unless the port sets `allow_reserved_listen`) and
- * they are the register's numbers. `upstream` is where the sidecar forwards: not checked.
- * Port 0 (the OS picks) is skipped. The service is `--service`, else `service`, else the file name.
+ * A sidecar's `ports[].listen` numbers: one `host:port`, or each of a list (a port listening on
+ * several numbers, as during a transition), each at its own line. The sidecar binds them on its
+ * own addresses, so they are host-bound (reserved numbers apply unless the port sets
+ * `allow_reserved_listen`) and they are the register's numbers. `upstream` is where the sidecar
+ * forwards: not checked. Port 0 (the OS picks) is skipped. The service is `--service`, else
+ * `service`, else the file name.
  */
 export function sidecarDefinitions(doc: YamlDoc, serviceOverride: string | undefined, out: Extraction): void {
   const config = asRecord(doc.value) ?? {};
@@ -22,32 +25,37 @@ export function sidecarDefinitions(doc: YamlDoc, serviceOverride: string | undef
   asArray(config.ports).forEach((entry, index) => {
     const port = asRecord(entry);
     if (port?.listen === undefined) return;
-    const path = ['ports', index, 'listen'];
-    const line = doc.lineOf(path);
-    const listen = typeof port.listen === 'string' ? parseHostPort(port.listen) : undefined;
-    if (!listen) {
-      out.problems.push({ file: doc.file, line, message: `ports[${index}].listen ${JSON.stringify(port.listen)} is not host:port` });
-      return;
+    const listens: { value: unknown; path: (string | number)[] }[] = Array.isArray(port.listen)
+      ? port.listen.map((value: unknown, at) => ({ value, path: ['ports', index, 'listen', at] }))
+      : [{ value: port.listen, path: ['ports', index, 'listen'] }];
+    for (const { value, path } of listens) {
+      const line = doc.lineOf(path);
+      const key = formatKeyPath(path);
+      const listen = typeof value === 'string' ? parseHostPort(value) : undefined;
+      if (!listen) {
+        out.problems.push({ file: doc.file, line, message: `${key} ${JSON.stringify(value)} is not host:port` });
+        continue;
+      }
+      if (listen.port === 0) {
+        out.notes.push({ file: doc.file, line, message: `${key} uses port 0 (chosen by the OS); not checked` });
+        continue;
+      }
+      out.definitions.push({
+        file: doc.file,
+        line,
+        kind: 'sidecar',
+        field: 'listen',
+        service,
+        name: typeof port.name === 'string' ? port.name : undefined,
+        number: listen.port,
+        protocol: 'tcp',
+        registered: true,
+        hostBound: true,
+        reservedAllowed: port.allow_reserved_listen === true,
+        space: `sidecar:${doc.file}#${doc.index}`,
+        spaceLabel: 'the same sidecar',
+        hostIp: listen.host,
+      });
     }
-    if (listen.port === 0) {
-      out.notes.push({ file: doc.file, line, message: `ports[${index}].listen uses port 0 (chosen by the OS); not checked` });
-      return;
-    }
-    out.definitions.push({
-      file: doc.file,
-      line,
-      kind: 'sidecar',
-      field: 'listen',
-      service,
-      name: typeof port.name === 'string' ? port.name : undefined,
-      number: listen.port,
-      protocol: 'tcp',
-      registered: true,
-      hostBound: true,
-      reservedAllowed: port.allow_reserved_listen === true,
-      space: `sidecar:${doc.file}#${doc.index}`,
-      spaceLabel: 'the same sidecar',
-      hostIp: listen.host,
-    });
   });
 }

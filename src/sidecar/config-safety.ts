@@ -2,7 +2,7 @@ import { isLoopbackHost } from '../shared/address.ts';
 import { unmapIPv4 } from '../shared/cidr.ts';
 import { defaultReserved } from '../shared/config/authority-schema.ts';
 import { ConfigError, formatKeyPath } from '../shared/config/load.ts';
-import { sidecarSchema, type SidecarConfig } from '../shared/config/sidecar-schema.ts';
+import { listenPath, sidecarSchema, type SidecarConfig } from '../shared/config/sidecar-schema.ts';
 
 /** An unsafe combination, located by key path. */
 export interface SafetyIssue {
@@ -23,8 +23,8 @@ export function reservedRangeOf(port: number): string | undefined {
 
 /**
  * Combinations refused unless allowed by name (as ghostunnel's validateFlags does): an upstream
- * off this host could turn the sidecar into an open relay; a reserved listen port collides with
- * system and cluster services.
+ * off this host could turn the sidecar into an open relay; a reserved listen port (on any of a
+ * port's addresses) collides with system and cluster services.
  */
 export function safetyIssues(config: Pick<SidecarConfig, 'ports'>): SafetyIssue[] {
   const issues: SafetyIssue[] = [];
@@ -37,13 +37,14 @@ export function safetyIssues(config: Pick<SidecarConfig, 'ports'>): SafetyIssue[
         message: `"${port.upstream.host}" is not a loopback address; set allow_remote_upstream: true to forward off this host`,
       });
     }
-    const reserved = reservedRangeOf(port.listen.port);
-    if (reserved !== undefined && !port.allow_reserved_listen) {
+    port.listens.forEach((address, at) => {
+      const reserved = reservedRangeOf(address.port);
+      if (reserved === undefined || port.allow_reserved_listen) return;
       issues.push({
-        path: ['ports', index, 'listen'],
-        message: `port ${port.listen.port} is reserved (${reserved}); set allow_reserved_listen: true to listen on it`,
+        path: listenPath(port, index, at),
+        message: `port ${address.port} is reserved (${reserved}); set allow_reserved_listen: true to listen on it`,
       });
-    }
+    });
   });
   return issues;
 }

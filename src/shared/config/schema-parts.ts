@@ -16,11 +16,29 @@ export function duration(fallback: string) {
 export const hostPort = z.string().transform((text, ctx): HostPort => {
   const parsed = parseHostPort(text);
   if (!parsed) {
-    ctx.addIssue({ code: 'custom', message: `"${text}" is not host:port (e.g. 127.0.0.1:8443 or [::1]:8443)` });
+    ctx.addIssue({ code: 'custom', message: notHostPort(text) });
     return z.NEVER;
   }
   return parsed;
 });
+
+/**
+ * One `host:port`, or a list of them (a listener bound to several addresses, as Envoy's
+ * `additional_addresses`): read as a non-empty list. A bad entry of a list is reported at its index.
+ */
+export const hostPorts = z
+  .union([z.string(), z.array(z.string())], { error: 'must be host:port or a list of host:port' })
+  .transform((value, ctx): [HostPort, ...HostPort[]] => {
+    const texts = typeof value === 'string' ? [value] : value;
+    if (texts.length === 0) ctx.addIssue({ code: 'custom', message: 'must list at least one host:port' });
+    const parsed: HostPort[] = [];
+    texts.forEach((text, index) => {
+      const address = parseHostPort(text);
+      if (address) parsed.push(address);
+      else ctx.addIssue({ code: 'custom', path: typeof value === 'string' ? [] : [index], message: notHostPort(text) });
+    });
+    return parsed as [HostPort, ...HostPort[]];
+  });
 
 /** A `host:port` with a default. */
 export function hostPortWithDefault(fallback: string) {
@@ -44,3 +62,7 @@ export const identity = z.string().regex(/^\S+$/, 'must be a non-empty identity 
 export const filePath = z.string().min(1, 'must be a path');
 
 export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
+
+function notHostPort(text: string): string {
+  return `"${text}" is not host:port (e.g. 127.0.0.1:8443 or [::1]:8443)`;
+}

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { isLoopbackHost } from '../address.ts';
-import { cidr, duration, filePath, hostPort, hostPortWithDefault, identity, logLevel, name } from './schema-parts.ts';
+import { isLoopbackHost, type HostPort } from '../address.ts';
+import { formatKeyPath } from './load.ts';
+import { cidr, duration, filePath, hostPort, hostPorts, hostPortWithDefault, identity, logLevel, name } from './schema-parts.ts';
 
 /** Who is calling: how a port learns the caller's workload identity. */
 const identitySchema = z.discriminatedUnion('mode', [
@@ -31,30 +32,34 @@ const identitySchema = z.discriminatedUnion('mode', [
   }),
 ]);
 
-export const portSchema = z.strictObject({
-  name,
-  listen: hostPort,
-  upstream: hostPort,
-  identity: identitySchema.prefault({ mode: 'source' }),
-  // admit past `exp` only while the authority is unreachable, never past a revocation
-  expiry_grace: duration('0s'),
-  // what happens to open connections when the license is revoked: close them, or let them finish
-  on_revoke: z.enum(['close', 'drain']).default('close'),
-  timeouts: z
-    .strictObject({
-      connect: duration('5s'), // upstream connect
-      idle: duration('15m'), // no bytes either way
-      half_close: duration('30s'), // after one side ends, how long the other may keep sending
-    })
-    .prefault({}),
-  max_connections: z.number().int().min(1).max(1_000_000).default(4096),
-  // a non-loopback upstream must be allowed by name
-  allow_remote_upstream: z.boolean().default(false),
-  // listening on a reserved port (1-1023, 2379-2380, 6443, 10250-10259, 30000-32767) must be allowed by name
-  allow_reserved_listen: z.boolean().default(false),
-  // send a PROXY v2 header to the upstream so the service sees the real origin
-  upstream_proxy_protocol: z.enum(['off', 'v2']).default('off'),
-});
+export const portSchema = z
+  .strictObject({
+    name,
+    // one host:port, or a list: one listener bound to every address (e.g. both numbers during a transition)
+    listen: hostPorts,
+    upstream: hostPort,
+    identity: identitySchema.prefault({ mode: 'source' }),
+    // admit past `exp` only while the authority is unreachable, never past a revocation
+    expiry_grace: duration('0s'),
+    // what happens to open connections when the license is revoked: close them, or let them finish
+    on_revoke: z.enum(['close', 'drain']).default('close'),
+    timeouts: z
+      .strictObject({
+        connect: duration('5s'), // upstream connect
+        idle: duration('15m'), // no bytes either way
+        half_close: duration('30s'), // after one side ends, how long the other may keep sending
+      })
+      .prefault({}),
+    max_connections: z.number().int().min(1).max(1_000_000).default(4096),
+    // a non-loopback upstream must be allowed by name
+    allow_remote_upstream: z.boolean().default(false),
+    // listening on a reserved port (1-1023, 2379-2380, 6443, 10250-10259, 30000-32767) must be allowed by name
+    allow_reserved_listen: z.boolean().default(false),
+    // send a PROXY v2 header to the upstream so the service sees the real origin
+    upstream_proxy_protocol: z.enum(['off', 'v2']).default('off'),
+  })
+  // `listen` is the first address (what a single-address port always had), `listens` every one
+  .transform(({ listen, ...port }) => ({ ...port, listen: listen[0], listens: listen as readonly [HostPort, ...HostPort[]] }));
 
 export const sidecarSchema = z
   .strictObject({
@@ -88,29 +93,39 @@ export const sidecarSchema = z
   })
   .superRefine((config, ctx) => {
     const names = new Map<string, number>();
-    const listens = new Map<string, number>();
+    const listens = new Map<string, string>();
     config.ports.forEach((port, index) => {
       const seenName = names.get(port.name);
       if (seenName !== undefined) {
         ctx.addIssue({ code: 'custom', path: ['ports', index, 'name'], message: `duplicates ports[${seenName}].name "${port.name}"` });
       }
       names.set(port.name, index);
-      const listenKey = `${port.listen.host}:${port.listen.port}`;
-      const seenListen = listens.get(listenKey);
-      if (port.listen.port !== 0 && seenListen !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['ports', index, 'listen'], message: `duplicates ports[${seenListen}].listen ${listenKey}` });
-      }
-      listens.set(listenKey, index);
-      // the local app's leg of an outbound port is plaintext: it must not leave the host
-      if (port.identity.mode === 'outbound' && !isLoopbackHost(port.listen.host)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['ports', index, 'listen'],
-          message: 'must be a loopback address (127.0.0.1, ::1 or localhost) with identity mode outbound: the local leg is plaintext',
-        });
-      }
+      port.listens.forEach((address, at) => {
+        const listenKey = `${address.host}:${address.port}`;
+        const seenListen = listens.get(listenKey);
+        if (address.port !== 0 && seenListen !== undefined) {
+          ctx.addIssue({ code: 'custom', path: listenPath(port, index, at), message: `duplicates ${seenListen} ${listenKey}` });
+        }
+        if (seenListen === undefined) listens.set(listenKey, formatKeyPath(listenPath(port, index, at)));
+        // the local app's leg of an outbound port is plaintext: it must not leave the host
+        if (port.identity.mode === 'outbound' && !isLoopbackHost(address.host)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: listenPath(port, index, at),
+            message: 'must be a loopback address (127.0.0.1, ::1 or localhost) with identity mode outbound: the local leg is plaintext',
+          });
+        }
+      });
     });
   });
+
+/**
+ * The key path of a port's `at`-th listen address, for messages: `ports[1].listen` when the port
+ * has one address, `ports[1].listen[0]` when it lists several.
+ */
+export function listenPath(port: Pick<PortConfig, 'listens'>, index: number, at: number): (string | number)[] {
+  return port.listens.length > 1 ? ['ports', index, 'listen', at] : ['ports', index, 'listen'];
+}
 
 export type SidecarConfig = z.output<typeof sidecarSchema>;
 export type PortConfig = z.output<typeof portSchema>;

@@ -30,4 +30,29 @@ ports:
     expect(out.problems).toEqual([{ file: 'in.yaml', line: 3, message: 'ports[0].listen 20010 is not host:port' }]);
     expect(out.definitions.map((d) => d.service)).toEqual(['in']);
   });
+
+  it('reads every number of a listen list, each at its own line', () => {
+    const text = `service: payments
+ports:
+  - name: api
+    listen:
+      - 0.0.0.0:20001
+      - 0.0.0.0:20050
+      - 127.0.0.1:0
+      - nope
+    upstream: 127.0.0.1:8080
+  - name: web
+    listen: [127.0.0.1:20060, 127.0.0.1:20061]
+    upstream: 127.0.0.1:8081
+`;
+    const out = extractText(sidecarDefinitions, text);
+    expect(out.definitions.map(({ line, name, number, hostIp }) => ({ line, name, number, hostIp }))).toEqual([
+      { line: 5, name: 'api', number: 20001, hostIp: '0.0.0.0' },
+      { line: 6, name: 'api', number: 20050, hostIp: '0.0.0.0' },
+      { line: 11, name: 'web', number: 20060, hostIp: '127.0.0.1' },
+      { line: 11, name: 'web', number: 20061, hostIp: '127.0.0.1' },
+    ]);
+    expect(out.notes).toEqual([{ file: 'in.yaml', line: 7, message: 'ports[0].listen[2] uses port 0 (chosen by the OS); not checked' }]);
+    expect(out.problems).toEqual([{ file: 'in.yaml', line: 8, message: 'ports[0].listen[3] "nope" is not host:port' }]);
+  });
 });

@@ -35,6 +35,16 @@ describe('safety rules', () => {
     expect(safetyIssues(testConfig([{ name: 'https', upstream: '127.0.0.1:8080', listen: '0.0.0.0:443', allow_reserved_listen: true }]))).toEqual([]);
   });
 
+  it('checks every address of a port that listens on several, naming the one that is reserved', () => {
+    const ports = [{ name: 'api', upstream: '127.0.0.1:8080', listen: ['0.0.0.0:20001', '0.0.0.0:6443'] }];
+    expect(safetyIssues(testConfig(ports))).toEqual([{ path: ['ports', 0, 'listen', 1], message: expect.stringContaining('port 6443 is reserved (6443)') }]);
+    expect(safetyIssues(testConfig([{ ...ports[0]!, allow_reserved_listen: true }]))).toEqual([]);
+    const text = ['service: payments', 'ports:', '  - name: api', '    listen:', '      - 0.0.0.0:20001', '      - 0.0.0.0:443', '    upstream: 127.0.0.1:80'].join('\n');
+    expect(() => parseConfigText(text, 'sidecar.yaml', safeSidecarSchema, {})).toThrow(
+      expect.objectContaining({ issues: [expect.objectContaining({ line: 6, key: 'ports[0].listen[1]' })] }),
+    );
+  });
+
   it('reports each refusal at its line through the loader', () => {
     const text = ['service: payments', 'ports:', '  - name: api', '    listen: 0.0.0.0:6443', '    upstream: 192.168.1.9:80'].join('\n');
     expect(() => parseConfigText(text, 'sidecar.yaml', safeSidecarSchema, {})).toThrow(

@@ -47,6 +47,39 @@ describe('config loading', () => {
     ]);
   });
 
+  it('reads listen as one host:port or a list of them (the first is the port\'s listen)', () => {
+    const one = parseConfigText(minimal, 'sidecar.yaml', sidecarSchema, {});
+    expect(one.ports[0]).toMatchObject({ listen: { host: '127.0.0.1', port: 8443 }, listens: [{ host: '127.0.0.1', port: 8443 }] });
+    const block = 'service: payments\nports:\n  - name: api\n    listen:\n      - 0.0.0.0:20001\n      - "[::]:20050"\n    upstream: 127.0.0.1:8080\n';
+    const flow = 'service: payments\nports:\n  - name: api\n    listen: [0.0.0.0:20001, "[::]:20050"]\n    upstream: 127.0.0.1:8080\n';
+    for (const text of [block, flow]) {
+      expect(parseConfigText(text, 'sidecar.yaml', sidecarSchema, {}).ports[0]).toMatchObject({
+        listen: { host: '0.0.0.0', port: 20001 },
+        listens: [
+          { host: '0.0.0.0', port: 20001 },
+          { host: '::', port: 20050 },
+        ],
+      });
+    }
+  });
+
+  it('names the entry of a listen list that is wrong, and refuses an empty list or another type', () => {
+    const text = 'service: payments\nports:\n  - name: api\n    listen:\n      - 0.0.0.0:20001\n      - nope\n    upstream: 127.0.0.1:8080\n';
+    expect(issuesOf(text)).toEqual(['sidecar.yaml:6: ports[0].listen[1]: "nope" is not host:port (e.g. 127.0.0.1:8443 or [::1]:8443)']);
+    expect(issuesOf(minimal.replace('listen: 127.0.0.1:8443', 'listen: []'))).toEqual(['sidecar.yaml:4: ports[0].listen: must list at least one host:port']);
+    expect(issuesOf(minimal.replace('listen: 127.0.0.1:8443', 'listen: 8443'))).toEqual(['sidecar.yaml:4: ports[0].listen: must be host:port or a list of host:port']);
+  });
+
+  it('refuses an address listed twice, within one port or across ports, at the later entry', () => {
+    const text = `${minimal}  - name: web\n    listen:\n      - 127.0.0.1:9000\n      - 127.0.0.1:9000\n      - 127.0.0.1:8443\n    upstream: 127.0.0.1:8081\n`;
+    expect(issuesOf(text)).toEqual([
+      'sidecar.yaml:9: ports[1].listen[1]: duplicates ports[1].listen[0] 127.0.0.1:9000',
+      'sidecar.yaml:10: ports[1].listen[2]: duplicates ports[0].listen 127.0.0.1:8443',
+    ]);
+    // port 0 asks the system for a free number each time: listed twice it is two listeners
+    expect(parseConfigText(minimal.replace('listen: 127.0.0.1:8443', 'listen: [127.0.0.1:0, 127.0.0.1:0]'), 'sidecar.yaml', sidecarSchema, {}).ports[0]?.listens).toHaveLength(2);
+  });
+
   it('refuses duplicate port names and listeners', () => {
     const text = `${minimal}  - name: api\n    listen: 127.0.0.1:8443\n    upstream: 127.0.0.1:8081\n`;
     expect(issuesOf(text)).toEqual([
