@@ -14,10 +14,16 @@ export async function startScript<T>(script: string, args: string[], env: NodeJS
   return { pid: child.pid ?? 0, info, close: () => stop(child) };
 }
 
-/** Starts any program and resolves once `ready()` says it is serving. */
-export async function startProgram(command: string, args: string[], ready: () => Promise<boolean>, env: NodeJS.ProcessEnv = {}): Promise<BenchProcess> {
+/** Starts any program and resolves once `ready()` says it is serving (within `startTimeoutMs`, 10 s). */
+export async function startProgram(
+  command: string,
+  args: string[],
+  ready: () => Promise<boolean>,
+  env: NodeJS.ProcessEnv = {},
+  startTimeoutMs = 10_000,
+): Promise<BenchProcess> {
   const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env } });
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + startTimeoutMs;
   while (!(await ready())) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${command} did not start`);
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -18,11 +18,15 @@ function pipe(client: Socket, upstreamPort: number): void {
   upstream.on('close', () => client.destroy());
 }
 
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve) => server.listen({ host: '127.0.0.1', port: 0, backlog: 4096 }, () => resolve((server.address() as { port: number }).port)));
+function listen(server: Server, port = 0): Promise<number> {
+  return new Promise((resolve) => server.listen({ host: '127.0.0.1', port, backlog: 4096 }, () => resolve((server.address() as { port: number }).port)));
 }
 
-const ports = await Promise.all(process.argv.slice(2).map((port) => listen(createServer({ noDelay: true }, (client) => pipe(client, Number(port))))));
+// PIPE_PORT: where the first listener binds (the per-connection tool runs the pipe under valgrind and cannot read stdout)
+const first = Number(process.env.PIPE_PORT ?? 0);
+const ports = await Promise.all(
+  process.argv.slice(2).map((port, i) => listen(createServer({ noDelay: true }, (client) => pipe(client, Number(port))), i === 0 ? first : 0)),
+);
 let tls: number | undefined;
 if (process.env.PIPE_TLS_UPSTREAM) {
   const upstreamPort = Number(process.env.PIPE_TLS_UPSTREAM);

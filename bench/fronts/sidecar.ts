@@ -12,6 +12,8 @@ const identity = 'spiffe://bench.local/ns/load/sa/client';
 export interface SidecarFrontOptions {
   /** Where `--cpu-prof` writes the sidecar's profile (the bench's `--cpu-prof DIR`). */
   cpuProfDir?: string | undefined;
+  /** A command the sidecar runs under (valgrind, strace), with its arguments; node and the sidecar's argv follow. */
+  wrap?: string[] | undefined;
 }
 
 /**
@@ -21,7 +23,7 @@ export interface SidecarFrontOptions {
  * certificates, a fourth port in identity mode `mtls` to the echo upstream. Each call starts a
  * fresh sidecar process under a service name of its own (so its licenses are its own).
  */
-export function sidecarFront({ cpuProfDir }: SidecarFrontOptions = {}): FrontFactory & { close(): Promise<void> } {
+export function sidecarFront({ cpuProfDir, wrap = [] }: SidecarFrontOptions = {}): FrontFactory & { close(): Promise<void> } {
   let authority: Promise<BenchAuthority> | undefined;
   let started = 0;
   const factory: FrontFactory = async ({ upstreams, workDir, pki }) => {
@@ -58,7 +60,8 @@ export function sidecarFront({ cpuProfDir }: SidecarFrontOptions = {}): FrontFac
     const configFile = join(workDir, `${service}.yaml`);
     writeFileSync(configFile, stringify(config));
     const profile = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : [];
-    const sidecar = await startProgram(process.execPath, [...profile, bin, 'sidecar', '--config', configFile], () => ok(`http://127.0.0.1:${adminPort}/readyz`));
+    const [command = process.execPath, ...args] = [...wrap, process.execPath, ...profile, bin, 'sidecar', '--config', configFile];
+    const sidecar = await startProgram(command, args, () => ok(`http://127.0.0.1:${adminPort}/readyz`), {}, wrap.length > 0 ? 600_000 : 10_000);
     return { name: 'portwarden', ports, process: sidecar };
   };
   return Object.assign(factory, {

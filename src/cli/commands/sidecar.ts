@@ -41,10 +41,10 @@ export const sidecarCommand: Command = {
     if (file === undefined) throw new PortwardenError('usage', `--config is required\n\n${usage}`);
 
     const config = await loadConfigFile(file, safeSidecarSchema, ctx.env);
-    // one access line per connection: on the process's own stdout, pino's buffered writer
-    // batches lines into few writes instead of one synchronous write each
+    // one access line per connection: on the process's own stdout, lines are batched into few
+    // asynchronous writes instead of one each
     const destination = ctx.stdout === process.stdout ? undefined : (ctx.stdout as unknown as DestinationStream);
-    const logger = createLogger({ level: config.log.level, destination });
+    const logger = createLogger({ level: config.log.level, destination, batch: true });
     const metrics = createSidecarMetrics(new Registry());
     const clock = systemClock;
     const sync = new LicenseSync({ service: config.service, authority: config.authority, ports: syncPortsFromConfig(config.ports), clock, logger, metrics });
