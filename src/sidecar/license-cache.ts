@@ -2,41 +2,50 @@ import { LRUCache } from 'lru-cache';
 import { toCachedLicense, type CachedLicense } from './license.ts';
 import type { LicenseChange } from './license-source.ts';
 
-/** Ports are bounded by the configuration; this only guards memory against a runaway caller. */
-const MAX_PORTS = 65_536;
 /** Revoked lids remembered so a revoked license is never re-applied from a stale listing or cache. */
 const MAX_REVOKED = 100_000;
 
+/** One license in force: its port, the listen number it serves, and the license. */
+export interface CacheEntry {
+  portName: string;
+  listenPort: number;
+  license: CachedLicense;
+}
+
 /**
- * The verified license in force per port, read by `get` on every connection (a map lookup).
- * Which token wins for a port:
+ * The verified license in force per port and listen number, read by `get` on every connection
+ * (two map lookups). A port listening on several numbers (a transition) holds one license per
+ * number; numbers never compete. Which token wins for a number:
  * - a revoked `lid` never wins; revoking the license in force replaces it with a revoked entry,
  *   so the decision says `revoked`;
  * - the same `lid` (a renewal): the token issued later wins, so a renewal replaces the entry in
  *   one step and no connection sees a gap;
  * - another `lid`: the one with the later `exp` wins.
+ *
+ * Only licenses for configured ports and numbers are offered (the verifier refuses the rest), so
+ * the entries are bounded by the configuration.
  */
 export class LicenseCache {
-  readonly #byPort = new LRUCache<string, CachedLicense>({ max: MAX_PORTS });
+  readonly #byPort = new Map<string, Map<number, CachedLicense>>();
   readonly #revoked = new LRUCache<string, true>({ max: MAX_REVOKED });
 
-  get(portName: string): CachedLicense | undefined {
-    return this.#byPort.get(portName);
+  get(portName: string, listenPort: number): CachedLicense | undefined {
+    return this.#byPort.get(portName)?.get(listenPort);
   }
 
   isRevoked(lid: string): boolean {
     return this.#revoked.has(lid);
   }
 
-  /** Offers a verified license for a port; returns the change when it took the port's place. */
-  offer(portName: string, candidate: CachedLicense): LicenseChange | undefined {
+  /** Offers a verified license for a port's listen number; returns the change when it took that number's place. */
+  offer(portName: string, listenPort: number, candidate: CachedLicense): LicenseChange | undefined {
     if (candidate.revoked || this.#revoked.has(candidate.claims.lid)) return undefined;
-    const current = this.#byPort.get(portName);
+    const current = this.get(portName, listenPort);
     if (current !== undefined && !current.revoked && !wins(candidate, current)) return undefined;
-    return this.#set(portName, current, candidate);
+    return this.#set(portName, listenPort, current, candidate);
   }
 
-  /** Marks lids revoked; every port whose license in force has one of them gets a revoked entry. */
+  /** Marks lids revoked; every number whose license in force has one of them gets a revoked entry. */
   revoke(lids: Iterable<string>): LicenseChange[] {
     const fresh = new Set<string>();
     for (const lid of lids) {
@@ -45,24 +54,30 @@ export class LicenseCache {
     }
     if (fresh.size === 0) return [];
     const changes: LicenseChange[] = [];
-    for (const [portName, current] of this.#byPort.entries()) {
-      if (current.revoked || !fresh.has(current.claims.lid)) continue;
-      changes.push(this.#set(portName, current, toCachedLicense(current.token, current.claims, true)));
+    for (const { portName, listenPort, license } of this.entries()) {
+      if (license.revoked || !fresh.has(license.claims.lid)) continue;
+      changes.push(this.#set(portName, listenPort, license, toCachedLicense(license.token, license.claims, true)));
     }
     return changes;
   }
 
-  /** Drops a port (removed from the configuration, or its listen number changed). */
-  remove(portName: string): LicenseChange | undefined {
-    const previous = this.#byPort.get(portName);
-    if (previous === undefined) return undefined;
-    this.#byPort.delete(portName);
-    return { portName, previous, current: undefined };
+  /** Drops a port's number (removed from the configuration). */
+  remove(portName: string, listenPort: number): LicenseChange | undefined {
+    const numbers = this.#byPort.get(portName);
+    const previous = numbers?.get(listenPort);
+    if (numbers === undefined || previous === undefined) return undefined;
+    numbers.delete(listenPort);
+    if (numbers.size === 0) this.#byPort.delete(portName);
+    return { portName, listenPort, previous, current: undefined };
   }
 
-  /** Every port's entry, revoked ones included. */
-  entries(): [string, CachedLicense][] {
-    return [...this.#byPort.entries()];
+  /** Every entry, revoked ones included. */
+  entries(): CacheEntry[] {
+    const entries: CacheEntry[] = [];
+    for (const [portName, numbers] of this.#byPort) {
+      for (const [listenPort, license] of numbers) entries.push({ portName, listenPort, license });
+    }
+    return entries;
   }
 
   /** Every lid known to be revoked (for last-known-good). */
@@ -70,9 +85,11 @@ export class LicenseCache {
     return [...this.#revoked.keys()];
   }
 
-  #set(portName: string, previous: CachedLicense | undefined, current: CachedLicense): LicenseChange {
-    this.#byPort.set(portName, current);
-    return { portName, previous, current };
+  #set(portName: string, listenPort: number, previous: CachedLicense | undefined, current: CachedLicense): LicenseChange {
+    let numbers = this.#byPort.get(portName);
+    if (numbers === undefined) this.#byPort.set(portName, (numbers = new Map()));
+    numbers.set(listenPort, current);
+    return { portName, listenPort, previous, current };
   }
 }
 

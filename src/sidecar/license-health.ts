@@ -64,6 +64,39 @@ export function assessLicense(license: CachedLicense | undefined, ctx: HealthCon
   return { status: base, valid: true };
 }
 
+/** One listen number's license and how it stands. */
+export interface NumberAssessment {
+  listenPort: number;
+  license: CachedLicense | undefined;
+  assessment: LicenseAssessment;
+}
+
+const healthRank: Record<LicenseHealth, number> = { ok: 0, degraded: 1, expired: 2, missing: 3 };
+
+/**
+ * The number a port that listens on several is judged by (`/readyz`, the port's `/status`
+ * license, the `portwarden_license_*{port}` series): the one that serves best — one that admits
+ * before one that does not, then by health, then the later `exp`. So the port is ready while
+ * any of its numbers admits, and its expiry series says when it stops admitting altogether.
+ *
+ * Not the worst number: at the end of a transition the old number's license is revoked by
+ * design while the new one serves; judged by the worst, the pod would turn unready (a Service
+ * would stop sending it traffic, on the new number too) until the configuration drops the old
+ * number. Each number's own license is in `/status`, and callers refused on a number show in
+ * `portwarden_connections_total{reason}`.
+ */
+export function bestOf(numbers: readonly [NumberAssessment, ...NumberAssessment[]]): NumberAssessment {
+  return numbers.reduce((best, candidate) => (serves(candidate, best) ? candidate : best));
+}
+
+function serves(a: NumberAssessment, b: NumberAssessment): boolean {
+  if (a.assessment.valid !== b.assessment.valid) return a.assessment.valid;
+  const rankA = healthRank[a.assessment.status.health];
+  const rankB = healthRank[b.assessment.status.health];
+  if (rankA !== rankB) return rankA < rankB;
+  return (a.license?.expMs ?? -Infinity) > (b.license?.expMs ?? -Infinity);
+}
+
 /** Sets the port's license gauges: expiry timestamp, valid 0/1, and 1 on the current health series. */
 export function reportLicenseMetrics(
   metrics: Pick<SidecarMetrics, 'licenseExpiry' | 'licenseValid' | 'licenseHealth'>,

@@ -29,8 +29,8 @@ export interface LicenseIntakeOptions {
 /**
  * Where tokens enter the cache: each is verified once, refused ones are logged and counted
  * (once per token: a listing repeats them every round), an unknown `kid` may refetch the keys,
- * and accepted ones are offered to the cache. Keeps, per port, why the latest listing's token
- * for it was refused (`status().problem`).
+ * and accepted ones are offered to the cache under the listen number they are for. Keeps, per
+ * port, why the latest listing's token for it was refused (`status().problem`).
  */
 export class LicenseIntake {
   readonly #options: LicenseIntakeOptions;
@@ -97,7 +97,7 @@ export class LicenseIntake {
 
   async #judge(tokens: readonly ListedToken[], target: VerifyTarget, how: { fromCache: boolean; skip: ReadonlySet<string>; deferUnknownKid: boolean }): Promise<Judgement> {
     const { cache, logger } = this.#options;
-    const inForce = new Set(cache.entries().map(([, license]) => license.token));
+    const inForce = new Set(cache.entries().map(({ license }) => license.token));
     const judgement: Judgement = { accepted: [], problems: new Map(), deferred: [] };
     for (const { lid, token } of tokens) {
       if (how.skip.has(lid) || cache.isRevoked(lid) || inForce.has(token)) continue;
@@ -119,8 +119,8 @@ export class LicenseIntake {
   /** Offers accepted licenses; sets problems, clearing them for `clearFor` ports without one. */
   #commit(judgement: Judgement, clearFor: Iterable<string>): LicenseChange[] {
     const changes: LicenseChange[] = [];
-    for (const { portName, license } of judgement.accepted) {
-      const change = this.#options.cache.offer(portName, license);
+    for (const { portName, listenPort, license } of judgement.accepted) {
+      const change = this.#options.cache.offer(portName, listenPort, license);
       if (change) changes.push(change);
     }
     for (const name of clearFor) if (!judgement.problems.has(name)) this.#problems.delete(name);
@@ -154,7 +154,7 @@ export class LicenseIntake {
 }
 
 interface Judgement {
-  accepted: { portName: string; license: CachedLicense }[];
+  accepted: { portName: string; listenPort: number; license: CachedLicense }[];
   problems: Map<string, string>;
   /** Signed under a kid we do not hold: judged again after a key refetch. */
   deferred: (ListedToken & { kid: string })[];

@@ -6,6 +6,11 @@ export type LicenseHealth = 'ok' | 'degraded' | 'expired' | 'missing';
 /** What changed for a port's license. */
 export interface LicenseChange {
   portName: string;
+  /**
+   * The listen number (as configured; 0 for an ephemeral listener) whose license changed, for a
+   * source that keeps one license per number. Absent: the port's one license, on every number.
+   */
+  listenPort?: number;
   previous: CachedLicense | undefined;
   current: CachedLicense | undefined;
 }
@@ -25,13 +30,36 @@ export interface PortLicenseStatus {
 /**
  * Where the proxy reads licenses from. `get` runs on every connection: it is synchronous and
  * touches no crypto, disk or network — tokens were verified when they arrived.
+ *
+ * A port may listen on several numbers (during a transition, the old and the new one); each
+ * number has its own license, the one whose `port.number` is that number. `listenPort` is the
+ * number as configured (0 for an ephemeral listener, which takes a license for any number);
+ * without it, the port's first listen number.
  */
 export interface LicenseSource {
-  get(portName: string): CachedLicense | undefined;
+  get(portName: string, listenPort?: number): CachedLicense | undefined;
   /** False while the authority cannot be reached; `expiry_grace` applies only then. */
   readonly authorityReachable: boolean;
   /** Called after a port's license is replaced, revoked or removed. Returns an unsubscribe. */
   onChange(listener: (change: LicenseChange) => void): () => void;
-  /** The port's license health for `/status` and `/readyz`. */
-  status(portName: string): PortLicenseStatus;
+  /**
+   * The port's license health for `/status` and `/readyz`; with `listenPort`, that number's. A
+   * port listening on several numbers reports the number that serves best (see `bestOf`).
+   */
+  status(portName: string, listenPort?: number): PortLicenseStatus;
+}
+
+/**
+ * The source as one listener sees it: `get(portName)` answers for the number the listener is
+ * bound to, so a listener asks as it always did and each number is decided on its own license.
+ */
+export function licensesForListen(source: LicenseSource, listenPort: number): LicenseSource {
+  return {
+    get: (portName) => source.get(portName, listenPort),
+    get authorityReachable() {
+      return source.authorityReachable;
+    },
+    onChange: (listener) => source.onChange(listener),
+    status: (portName) => source.status(portName, listenPort),
+  };
 }

@@ -10,7 +10,7 @@ import { LastKnownGood } from './last-known-good.ts';
 import type { CachedLicense } from './license.ts';
 import { LicenseCache } from './license-cache.ts';
 import { LicenseIntake, type ListedToken } from './license-intake.ts';
-import { assessLicense, forgetLicenseMetrics, reportLicenseMetrics } from './license-health.ts';
+import { assessLicense, bestOf, forgetLicenseMetrics, reportLicenseMetrics, type NumberAssessment } from './license-health.ts';
 import type { LicenseChange, LicenseSource, PortLicenseStatus } from './license-source.ts';
 import { MAX_CLOCK_TOLERANCE_MS, type VerifyTarget } from './license-verifier.ts';
 import type { SidecarMetrics } from './metrics.ts';
@@ -21,13 +21,35 @@ export interface SyncPort {
   name: string;
   /** The listen number a license's `port.number` must equal; 0 (an ephemeral listener) accepts any. */
   listenPort: number;
+  /**
+   * Every listen number, when the port listens on several (both numbers of a transition): each
+   * holds its own license. `listenPort` is the first. Absent: `[listenPort]`.
+   */
+  listenPorts?: readonly number[];
   /** The port's `expiry_grace`, for `status().graceUntil`. */
   expiryGraceMs?: number;
 }
 
 /** The sync's view of configured ports. */
 export function syncPortsFromConfig(ports: readonly PortConfig[]): SyncPort[] {
-  return ports.map((port) => ({ name: port.name, listenPort: port.listen.port, expiryGraceMs: port.expiry_grace }));
+  return ports.map((port) => ({
+    name: port.name,
+    listenPort: port.listen.port,
+    listenPorts: port.listens.map((address) => address.port),
+    expiryGraceMs: port.expiry_grace,
+  }));
+}
+
+/** A configured port with its distinct listen numbers, the first one first. */
+interface TrackedPort {
+  name: string;
+  numbers: readonly [number, ...number[]];
+  expiryGraceMs: number;
+}
+
+function track(port: SyncPort): TrackedPort {
+  const numbers = [...new Set([port.listenPort, ...(port.listenPorts ?? [])])] as [number, ...number[]];
+  return { name: port.name, numbers, expiryGraceMs: port.expiryGraceMs ?? 0 };
 }
 
 export interface LicenseSyncOptions {
@@ -53,8 +75,10 @@ export interface LicenseSyncOptions {
  * The sidecar's license lifecycle, behind `LicenseSource`: loads last-known-good at start,
  * then keeps a Consul-style blocking query open against the authority (`wait` = `refresh`), so
  * changes (renewals, revocations) arrive within the round trip. Every token is verified once
- * on arrival; the per-connection `get` is a map lookup. Failed rounds back off with jitter and
- * flip `authorityReachable` to false until a round succeeds; licenses in force stay in force.
+ * on arrival; the per-connection `get` is a map lookup. A port listening on several numbers (a
+ * transition) holds one license per number, so each number is revoked or renewed on its own.
+ * Failed rounds back off with jitter and flip `authorityReachable` to false until a round
+ * succeeds; licenses in force stay in force.
  */
 export class LicenseSync implements LicenseSource {
   readonly #service: string;
@@ -75,7 +99,7 @@ export class LicenseSync implements LicenseSource {
   readonly #intake: LicenseIntake;
   readonly #listeners = new Set<(change: LicenseChange) => void>();
   readonly #abort = new AbortController();
-  #ports = new Map<string, SyncPort>();
+  #ports = new Map<string, TrackedPort>();
   #listing: { tokens: readonly ListedToken[]; fromCache: boolean } = { tokens: [], fromCache: true };
   #index = 0;
   #reachable = false;
@@ -109,14 +133,14 @@ export class LicenseSync implements LicenseSource {
     });
     this.#intake = new LicenseIntake({ cache: this.#cache, jwks: this.#jwks, clock: this.#clock, logger: this.#logger, metrics: this.#metrics });
     this.#lkg = new LastKnownGood({ dir: authority.cache_dir, service: this.#service, clock: this.#clock, logger: this.#logger, metrics: this.#metrics });
-    this.#ports = new Map(options.ports.map((port) => [port.name, port]));
+    this.#ports = new Map(options.ports.map((port) => [port.name, track(port)]));
     if (authority.clock_tolerance > MAX_CLOCK_TOLERANCE_MS) {
       this.#logger.warn({ clockToleranceMs: this.#toleranceMs }, 'authority.clock_tolerance capped');
     }
   }
 
-  get(portName: string): CachedLicense | undefined {
-    return this.#cache.get(portName);
+  get(portName: string, listenPort?: number): CachedLicense | undefined {
+    return this.#cache.get(portName, listenPort ?? this.#ports.get(portName)?.numbers[0] ?? 0);
   }
 
   get authorityReachable(): boolean {
@@ -133,10 +157,12 @@ export class LicenseSync implements LicenseSource {
     return () => this.#listeners.delete(listener);
   }
 
-  status(portName: string): PortLicenseStatus {
+  status(portName: string, listenPort?: number): PortLicenseStatus {
     const port = this.#ports.get(portName);
     if (port === undefined) return { health: 'missing', problem: 'no such port is configured' };
-    const { status } = this.#assess(port);
+    if (listenPort !== undefined && !port.numbers.includes(listenPort)) return { health: 'missing', problem: `the port does not listen on ${listenPort}` };
+    if (listenPort !== undefined && port.numbers.length > 1) return this.#assessNumber(port, listenPort).assessment.status;
+    const status = this.#portStatus(port);
     const problem = this.#intake.problem(portName);
     return problem === undefined ? status : { ...status, problem };
   }
@@ -158,18 +184,24 @@ export class LicenseSync implements LicenseSource {
   }
 
   /**
-   * Applies a reloaded port list: removed ports (and ports whose listen number changed) drop
-   * their license with a change event; every known token is judged again against the new list.
+   * Applies a reloaded port list: removed ports, and numbers a port no longer listens on, drop
+   * their license with a change event; the numbers a port keeps keep theirs, so their listeners
+   * never see a gap. Every known token is judged again against the new list.
    */
   async updatePorts(ports: readonly SyncPort[]): Promise<void> {
     await this.#exclusive(async () => {
-      const next = new Map(ports.map((port) => [port.name, port]));
+      const next = new Map(ports.map((port) => [port.name, track(port)]));
       let removed: LicenseChange[] = [];
       for (const [name, old] of this.#ports) {
         const now = next.get(name);
-        if (now !== undefined && now.listenPort === old.listenPort) continue;
-        const change = this.#cache.remove(name);
-        if (change) removed.push(change);
+        for (const number of old.numbers) {
+          // an ephemeral listener (0) takes licenses for numbers the port does not list: when the
+          // list changes, the one it holds may now belong to a listed number, so it is judged again
+          const kept = now !== undefined && now.numbers.includes(number) && (number !== 0 || sameNumbers(old.numbers, now.numbers));
+          if (kept) continue;
+          const change = this.#cache.remove(name, number);
+          if (change) removed.push(change);
+        }
         if (now === undefined) forgetLicenseMetrics(this.#metrics, name);
       }
       this.#ports = next;
@@ -261,7 +293,7 @@ export class LicenseSync implements LicenseSource {
   #applyTokens(tokens: readonly ListedToken[], options: Parameters<LicenseIntake['apply']>[2]): Promise<void> {
     const target: VerifyTarget = {
       service: this.#service,
-      ports: new Map([...this.#ports].map(([name, port]) => [name, port.listenPort])),
+      ports: new Map([...this.#ports].map(([name, port]) => [name, port.numbers])),
       issuer: this.#issuer,
       clockToleranceMs: this.#toleranceMs,
     };
@@ -298,7 +330,7 @@ export class LicenseSync implements LicenseSource {
     for (const change of netChanges(changes)) {
       const current = change.current;
       this.#logger.info(
-        { port: change.portName, lid: current?.claims.lid, jti: current?.claims.jti, revoked: current?.revoked, exp: current?.claims.exp },
+        { port: change.portName, listen: change.listenPort, lid: current?.claims.lid, jti: current?.claims.jti, revoked: current?.revoked, exp: current?.claims.exp },
         current === undefined ? 'license removed' : current.revoked ? 'license revoked' : 'license applied',
       );
       if (this.#ports.has(change.portName)) this.#reportPort(change.portName);
@@ -315,7 +347,7 @@ export class LicenseSync implements LicenseSource {
     if (jwks === undefined) return;
     void this.#lkg.save({
       jwks: jwks as { keys: Record<string, unknown>[] },
-      licenses: this.#cache.entries().map(([port, license]) => ({ port, lid: license.claims.lid, token: license.token })),
+      licenses: this.#cache.entries().map(({ portName, license }) => ({ port: portName, lid: license.claims.lid, token: license.token })),
       revoked: this.#cache.revokedLids(),
     });
   }
@@ -343,18 +375,37 @@ export class LicenseSync implements LicenseSource {
     if (wasReachable) this.#reportAll();
   }
 
-  #assess(port: SyncPort) {
-    return assessLicense(this.#cache.get(port.name), {
+  #assessNumber(port: TrackedPort, listenPort: number): NumberAssessment {
+    const license = this.#cache.get(port.name, listenPort);
+    const assessment = assessLicense(license, {
       now: this.#clock.now(),
       authorityReachable: this.#reachable,
-      expiryGraceMs: port.expiryGraceMs ?? 0,
+      expiryGraceMs: port.expiryGraceMs,
       clockToleranceMs: this.#toleranceMs,
     });
+    return { listenPort, license, assessment };
+  }
+
+  /** The port's license as `/readyz` and the gauges judge it: its only number's, or the one that serves best (`bestOf`). */
+  #assessPort(port: TrackedPort): { best: NumberAssessment; all: NumberAssessment[] } {
+    const all = port.numbers.map((number) => this.#assessNumber(port, number)) as [NumberAssessment, ...NumberAssessment[]];
+    return { best: bestOf(all), all };
+  }
+
+  /** The port's status; with several numbers, the best one's, naming the numbers that do not admit. */
+  #portStatus(port: TrackedPort): PortLicenseStatus {
+    const { best, all } = this.#assessPort(port);
+    const status = best.assessment.status;
+    if (all.length === 1 || !best.assessment.valid || status.problem !== undefined) return status;
+    const refusing = all.filter((entry) => !entry.assessment.valid).map((entry) => `listen number ${entry.listenPort}: ${entry.assessment.status.problem ?? 'no license'}`);
+    return refusing.length === 0 ? status : { ...status, problem: refusing.join('; ') };
   }
 
   #reportPort(name: string): void {
     const port = this.#ports.get(name);
-    if (port) reportLicenseMetrics(this.#metrics, name, this.#cache.get(name), this.#assess(port));
+    if (port === undefined) return;
+    const { best } = this.#assessPort(port);
+    reportLicenseMetrics(this.#metrics, name, best.license, best.assessment);
   }
 
   #reportAll(): void {
@@ -370,17 +421,23 @@ export class LicenseSync implements LicenseSource {
 }
 
 /**
- * One change per port, from its first `previous` to its last `current`: a listing that revokes
- * the license in force and carries its replacement is one replacement, not a revocation (which
- * would make the proxy apply `on_revoke`) followed by a new license.
+ * One change per port and listen number, from its first `previous` to its last `current`: a
+ * listing that revokes the license in force and carries its replacement is one replacement, not
+ * a revocation (which would make the proxy apply `on_revoke`) followed by a new license.
  */
 function netChanges(changes: readonly LicenseChange[]): LicenseChange[] {
-  const byPort = new Map<string, LicenseChange>();
+  const bySlot = new Map<string, LicenseChange>();
   for (const change of changes) {
-    const first = byPort.get(change.portName);
-    byPort.set(change.portName, first === undefined ? change : { ...change, previous: first.previous });
+    const slot = `${change.portName}:${change.listenPort ?? ''}`;
+    const first = bySlot.get(slot);
+    bySlot.set(slot, first === undefined ? change : { ...change, previous: first.previous });
   }
-  return [...byPort.values()].filter((change) => change.previous !== change.current);
+  return [...bySlot.values()].filter((change) => change.previous !== change.current);
+}
+
+/** The same distinct numbers, in any order. */
+function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((number) => b.includes(number));
 }
 
 function codeOf(err: unknown): string {

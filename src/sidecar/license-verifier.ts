@@ -29,14 +29,20 @@ const customClaims = z.object({
 /** What a token must match besides its signature: this sidecar's service and its ports. */
 export interface VerifyTarget {
   service: string;
-  /** Port name -> listen number; 0 means "any number" (an ephemeral listener, as in tests). */
-  ports: ReadonlyMap<string, number>;
+  /** Port name -> its listen number(s); 0 means "any number" (an ephemeral listener, as in tests). */
+  ports: ReadonlyMap<string, number | readonly number[]>;
   issuer: string;
   clockToleranceMs: number;
 }
 
 export type Verdict =
-  | { readonly ok: true; readonly portName: string; readonly license: CachedLicense }
+  | {
+      readonly ok: true;
+      readonly portName: string;
+      /** The listen number (as configured) the license is for: its `port.number`, or 0 for an ephemeral listener. */
+      readonly listenPort: number;
+      readonly license: CachedLicense;
+    }
   | {
       readonly ok: false;
       readonly reason: RejectReason;
@@ -55,7 +61,7 @@ export interface Unconfigured {
 /**
  * Verifies a license token once, on arrival: EdDSA only, `typ`, `iss`, `aud`, `nbf`/`exp` with the
  * bounded tolerance at the injected clock's time, the required claims, then that `sub` names one
- * of this service's configured ports and `port.number` is that port's listen number.
+ * of this service's configured ports and `port.number` is one of that port's listen numbers.
  *
  * `allowExpired` is for last-known-good tokens reloaded at start: their signature and claims are
  * checked, but one past `exp` still loads so the decision says `expired` (or applies grace)
@@ -108,12 +114,28 @@ export async function verifyLicense(
   if (service !== target.service || portName === undefined || portName === '' || rest.length > 0) {
     return refuse('sub', `sub "${claims.sub}" is not a port of service "${target.service}"`, hintedPort);
   }
-  const listen = target.ports.get(portName);
-  if (listen === undefined) return { ok: false, unconfigured: true, portName };
-  if (listen !== 0 && claims.port.number !== listen) {
-    return refuse('port', `license is for port number ${claims.port.number}, the port listens on ${listen}`, portName);
+  const listens = target.ports.get(portName);
+  if (listens === undefined) return { ok: false, unconfigured: true, portName };
+  const listenPort = listenPortFor(claims.port.number, listens);
+  if (listenPort === undefined) {
+    return refuse('port', `license is for port number ${claims.port.number}, the port listens on ${formatNumbers(listens)}`, portName);
   }
-  return { ok: true, portName, license: toCachedLicense(token, claims) };
+  return { ok: true, portName, listenPort, license: toCachedLicense(token, claims) };
+}
+
+/**
+ * The listen number a license for `number` serves: that number when the port listens on it,
+ * else 0 when the port has an ephemeral listener (which takes any number), else none.
+ */
+export function listenPortFor(number: number, listens: number | readonly number[]): number | undefined {
+  const numbers = typeof listens === 'number' ? [listens] : listens;
+  if (numbers.includes(number)) return number;
+  return numbers.includes(0) ? 0 : undefined;
+}
+
+function formatNumbers(listens: number | readonly number[]): string {
+  const numbers = typeof listens === 'number' ? [listens] : listens;
+  return numbers.length === 1 ? String(numbers[0]) : `${numbers.slice(0, -1).join(', ')} and ${String(numbers.at(-1))}`;
 }
 
 /** Maps a jose error to the closed set of reject reasons (by `code` and the failed `claim`). */

@@ -123,4 +123,47 @@ describe('LicenseSync', () => {
       [old.lid, replacement.lid, false],
     ]);
   });
+
+  it('holds one license per listen number of a port, revokes them one by one, and judges the port by the number that serves', async () => {
+    const { authority, harness } = await setup();
+    const both = { name: 'api', listenPort: 8443, listenPorts: [8443, 9443] };
+    const old = await authority.issue({ service: SERVICE, port: 'api', number: 8443, ttlMs: 3_600_000 });
+    const moved = await authority.issue({ service: SERVICE, port: 'api', number: 9443, ttlMs: 7_200_000 });
+    const sync = await harness.start({ ports: [both] });
+    await waitFor(() => sync.get('api', 9443)?.claims.lid === moved.lid, { what: 'the second number license' });
+    expect(sync.get('api', 8443)?.claims.lid).toBe(old.lid);
+    expect(sync.get('api')?.claims.lid).toBe(old.lid); // without a number: the first one
+    expect(sync.status('api', 9443)).toMatchObject({ health: 'ok', lid: moved.lid });
+    expect(await harness.metric('portwarden_license_rejected_total')).toBeUndefined();
+
+    const changes: LicenseChange[] = [];
+    sync.onChange((change) => changes.push(change));
+    authority.revoke(old.lid);
+    await waitFor(() => sync.get('api', 8443)?.revoked, { what: 'the revocation' });
+    expect(changes.map((change) => [change.listenPort, change.current?.claims.lid, change.current?.revoked])).toEqual([[8443, old.lid, true]]);
+    expect(sync.get('api', 9443)).toMatchObject({ revoked: false, claims: { lid: moved.lid } });
+    // the port still admits on 9443: ready, valid, and its expiry is the license that keeps it admitting
+    expect(sync.status('api')).toEqual(expect.objectContaining({ health: 'ok', lid: moved.lid, problem: `listen number 8443: license ${old.lid} was revoked` }));
+    expect(sync.status('api', 8443)).toMatchObject({ health: 'missing', lid: old.lid });
+    expect(await harness.metric('portwarden_license_valid', { port: 'api' })).toBe(1);
+    expect(await harness.metric('portwarden_license_health', { port: 'api', state: 'ok' })).toBe(1);
+    expect(await harness.metric('portwarden_license_expiry_timestamp_seconds', { port: 'api' })).toBe(sync.get('api', 9443)?.claims.exp);
+
+    // restarted during an outage: last-known-good restores each number, the revoked one revoked
+    const file = join(harness.authority.cache_dir, `licenses-${SERVICE}.json`);
+    await waitFor(async () => (JSON.parse(await readFile(file, 'utf8').catch(() => '{}')) as { revoked?: string[] }).revoked?.includes(old.lid), { what: 'the cache to hold the revocation' });
+    await sync.close();
+    await authority.stop();
+    const again = await harness.start({ ports: [both], backoff: { floorMs: 10, ceilingMs: 20 } });
+    expect(again.get('api', 8443)?.revoked).toBe(true);
+    expect(again.get('api', 9443)?.claims.lid).toBe(moved.lid);
+
+    // the old number leaves the configuration: its entry goes, the kept number's license is not touched
+    const later: LicenseChange[] = [];
+    again.onChange((change) => later.push(change));
+    await again.updatePorts([{ name: 'api', listenPort: 9443 }]);
+    expect(later.map((change) => [change.listenPort, change.previous?.claims.lid, change.current])).toEqual([[8443, old.lid, undefined]]);
+    expect(again.get('api')?.claims.lid).toBe(moved.lid);
+    expect(again.status('api')).toMatchObject({ health: 'degraded', lid: moved.lid }); // the authority is down
+  });
 });

@@ -11,7 +11,7 @@ beforeAll(async () => {
 });
 afterAll(() => authority.close());
 
-const target = (ports: Record<string, number>): VerifyTarget => ({
+const target = (ports: Record<string, number | number[]>): VerifyTarget => ({
   service: 'payments',
   ports: new Map(Object.entries(ports)),
   issuer: 'portwarden-authority',
@@ -30,6 +30,23 @@ describe('verifyLicense', () => {
     const token = await authority.mint({ service: 'payments', port: 'api', number: 20001 });
     expect((await verifyLicense(token, keys(), target({ api: 0 }), clock)).ok).toBe(true);
     expect(await verifyLicense(token, keys(), target({ api: 8443 }), clock)).toMatchObject({ ok: false, reason: 'port', portName: 'api' });
+  });
+
+  it('files a license under the listen number it names when the port listens on several, and refuses other numbers', async () => {
+    const both = target({ api: [20001, 20050] });
+    const forOld = await authority.mint({ service: 'payments', port: 'api', number: 20001 });
+    const forNew = await authority.mint({ service: 'payments', port: 'api', number: 20050 });
+    expect(await verifyLicense(forOld, keys(), both, clock)).toMatchObject({ ok: true, portName: 'api', listenPort: 20001 });
+    expect(await verifyLicense(forNew, keys(), both, clock)).toMatchObject({ ok: true, portName: 'api', listenPort: 20050 });
+    const elsewhere = await authority.mint({ service: 'payments', port: 'api', number: 20099 });
+    expect(await verifyLicense(elsewhere, keys(), both, clock)).toMatchObject({
+      ok: false,
+      reason: 'port',
+      detail: 'license is for port number 20099, the port listens on 20001 and 20050',
+    });
+    // an ephemeral listener beside a fixed number takes the numbers the port does not list
+    expect(await verifyLicense(elsewhere, keys(), target({ api: [20001, 0] }), clock)).toMatchObject({ ok: true, listenPort: 0 });
+    expect(await verifyLicense(forOld, keys(), target({ api: [20001, 0] }), clock)).toMatchObject({ ok: true, listenPort: 20001 });
   });
 
   it("leaves this service's tokens for ports it does not configure unapplied, without a refusal", async () => {
