@@ -2,7 +2,7 @@ import { isLoopbackHost } from '../shared/address.ts';
 import { unmapIPv4 } from '../shared/cidr.ts';
 import { defaultReserved } from '../shared/config/authority-schema.ts';
 import { ConfigError, formatKeyPath } from '../shared/config/load.ts';
-import { listenPath, sidecarSchema, type SidecarConfig } from '../shared/config/sidecar-schema.ts';
+import { listenAddresses, listenPath, sidecarSchema, type SidecarConfig } from '../shared/config/sidecar-schema.ts';
 
 /** An unsafe combination, located by key path. */
 export interface SafetyIssue {
@@ -37,7 +37,7 @@ export function safetyIssues(config: Pick<SidecarConfig, 'ports'>): SafetyIssue[
         message: `"${port.upstream.host}" is not a loopback address; set allow_remote_upstream: true to forward off this host`,
       });
     }
-    port.listens.forEach((address, at) => {
+    listenAddresses(port).forEach((address, at) => {
       const reserved = reservedRangeOf(address.port);
       if (reserved === undefined || port.allow_reserved_listen) return;
       issues.push({

@@ -100,7 +100,7 @@ export const sidecarSchema = z
         ctx.addIssue({ code: 'custom', path: ['ports', index, 'name'], message: `duplicates ports[${seenName}].name "${port.name}"` });
       }
       names.set(port.name, index);
-      port.listens.forEach((address, at) => {
+      listenAddresses(port).forEach((address, at) => {
         const listenKey = `${address.host}:${address.port}`;
         const seenListen = listens.get(listenKey);
         if (address.port !== 0 && seenListen !== undefined) {
@@ -120,11 +120,21 @@ export const sidecarSchema = z
   });
 
 /**
+ * Every listen address of a port. Refinements run even when another key of the port failed
+ * (so every problem is reported at once), and then the port's transform has not run: `listen`
+ * is still the whole list and `listens` absent. This reads both shapes.
+ */
+export function listenAddresses(port: Pick<PortConfig, 'listen' | 'listens'>): readonly HostPort[] {
+  const { listen, listens } = port as { listen: HostPort | readonly HostPort[]; listens?: readonly HostPort[] };
+  return listens ?? (Array.isArray(listen) ? listen : [listen as HostPort]);
+}
+
+/**
  * The key path of a port's `at`-th listen address, for messages: `ports[1].listen` when the port
  * has one address, `ports[1].listen[0]` when it lists several.
  */
-export function listenPath(port: Pick<PortConfig, 'listens'>, index: number, at: number): (string | number)[] {
-  return port.listens.length > 1 ? ['ports', index, 'listen', at] : ['ports', index, 'listen'];
+export function listenPath(port: Pick<PortConfig, 'listen' | 'listens'>, index: number, at: number): (string | number)[] {
+  return listenAddresses(port).length > 1 ? ['ports', index, 'listen', at] : ['ports', index, 'listen'];
 }
 
 export type SidecarConfig = z.output<typeof sidecarSchema>;

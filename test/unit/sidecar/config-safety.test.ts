@@ -45,6 +45,15 @@ describe('safety rules', () => {
     );
   });
 
+  it('still checks every listen address when another key of the port is wrong, so all problems show at once', () => {
+    const text = ['service: payments', 'ports:', '  - name: api', '    listen: [0.0.0.0:20001, 0.0.0.0:443]', '    upstream: 127.0.0.1:80', '    timeouts: { idle: forever }'].join('\n');
+    expect(() => parseConfigText(text, 'sidecar.yaml', safeSidecarSchema, {})).toThrow(
+      expect.objectContaining({
+        issues: [expect.objectContaining({ line: 4, key: 'ports[0].listen[1]' }), expect.objectContaining({ line: 6, key: 'ports[0].timeouts.idle' })],
+      }),
+    );
+  });
+
   it('reports each refusal at its line through the loader', () => {
     const text = ['service: payments', 'ports:', '  - name: api', '    listen: 0.0.0.0:6443', '    upstream: 192.168.1.9:80'].join('\n');
     expect(() => parseConfigText(text, 'sidecar.yaml', safeSidecarSchema, {})).toThrow(
