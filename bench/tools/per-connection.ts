@@ -7,7 +7,7 @@
  *   node_modules/.bin/node bench/tools/per-connection.ts pipe|portwarden callgrind|strace [N]
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,7 +75,10 @@ if (tool === 'callgrind') {
   await new Promise((resolve) => setTimeout(resolve, 1500)); // pending log batches, sweep
   execFileSync('callgrind_control', ['-d', String(pid)], { stdio: 'ignore' });
   const dumps = execFileSync('sh', ['-c', `ls ${callgrindOut}*`], { encoding: 'utf8' }).trim().split('\n');
-  const text = readFileSync(dumps.sort().at(-1) as string, 'utf8');
+  const dump = dumps.sort().at(-1) as string;
+  const text = readFileSync(dump, 'utf8');
+  // KEEP=FILE keeps the dump for callgrind_annotate
+  if (process.env.KEEP) copyFileSync(dump, process.env.KEEP);
   const total = Number(/^(?:summary|totals): (\d+)/m.exec(text)?.[1] ?? 0);
   process.stdout.write(`${frontName}: ${Math.round(total / connections)} instructions per connection (user space, ${connections} connections)\n`);
 } else {

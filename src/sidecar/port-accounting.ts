@@ -3,6 +3,7 @@ import type { Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { AccessHook, AccessRecord } from './access-record.ts';
 import { closedByProxy } from './access-record.ts';
+import { AccessLog } from './access-log.ts';
 import type { Connection } from './connection.ts';
 import type { DenyReason } from './decide.ts';
 import type { HandshakeFailure, Origin } from './identity/identity.ts';
@@ -35,6 +36,7 @@ export class PortAccounting {
   readonly #port: string;
   readonly #metrics: SidecarMetrics;
   readonly #log: Logger;
+  readonly #accessLog: AccessLog;
   readonly #clock: Clock;
   readonly #onAccess: AccessHook | undefined;
   readonly #allowed: CounterChild;
@@ -48,6 +50,7 @@ export class PortAccounting {
     this.#port = port;
     this.#metrics = metrics;
     this.#log = logger;
+    this.#accessLog = new AccessLog(logger);
     this.#clock = clock;
     this.#onAccess = onAccess;
     // every series of the port exists from the start, at zero
@@ -145,8 +148,7 @@ export class PortAccounting {
 
   /** One log line per connection, and the hook. The log's own `time` is when the line is written. */
   #record(record: AccessRecord): void {
-    const { conn, identity, origin, decision, reason, lid, bytesIn, bytesOut, durationMs, closeReason } = record;
-    this.#log.info({ conn, identity, origin, decision, reason, lid, bytesIn, bytesOut, durationMs, closeReason }, 'access');
+    this.#accessLog.write(record);
     if (this.#onAccess) {
       try {
         this.#onAccess(record);
