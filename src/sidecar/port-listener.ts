@@ -14,7 +14,7 @@ import type { CachedLicense } from './license.ts';
 import type { SidecarMetrics } from './metrics.ts';
 import { nextConnectionId, PortAccounting } from './port-accounting.ts';
 import { encodeProxyV2Header } from './upstream-proxy-header.ts';
-import { keepAliveInitialDelay, type UpstreamConnector } from './upstream.ts';
+import type { UpstreamConnector } from './upstream.ts';
 
 export interface PortListenerOptions {
   port: PortConfig;
@@ -77,7 +77,8 @@ export class PortListener implements ConnectionOwner {
     this.#decision = { now: 0, clockToleranceMs: options.clockToleranceMs, expiryGraceMs: port.expiry_grace, authorityReachable: true };
     this.#accounting = new PortAccounting({ port: port.name, metrics, logger: this.#log, clock: options.clock, onAccess: options.onAccess });
 
-    this.#server = createServer({ allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay });
+    // keep-alive is armed by the sweep, on connections that live long enough to need it
+    this.#server = createServer({ allowHalfOpen: true, noDelay: true });
     this.#server.maxConnections = port.max_connections;
     this.#server.on('connection', this.#onConnection);
     this.#server.on('drop', this.#onDrop);
@@ -165,7 +166,8 @@ export class PortListener implements ConnectionOwner {
   /**
    * Periodic pass: closes connections that outlived their license (`exp`, plus `expiry_grace`
    * while the authority is unreachable; renewals under the same `lid` extend it) or whose
-   * revocation was missed, and adds the bytes moved since the last pass to the counters.
+   * revocation was missed, adds the bytes moved since the last pass to the counters, and arms
+   * TCP keep-alive on connections that outlived a pass.
    */
   sweep(now: number): void {
     const license = this.#licenses.get(this.name);
@@ -173,6 +175,7 @@ export class PortListener implements ConnectionOwner {
     const enforce = this.port.on_revoke === 'close';
     for (const conn of this.connections) {
       this.#accounting.flushBytes(conn);
+      if (!conn.keepAliveArmed) conn.armKeepAlive();
       if (!enforce) continue;
       const current = license !== undefined && license.claims.lid === conn.lid ? license : undefined;
       if (current?.revoked) conn.destroy('revoked');

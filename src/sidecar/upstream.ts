@@ -15,17 +15,10 @@ export interface UpstreamConnector {
 // keep-alive finds peers that vanished without a FIN; the delay matches common LB defaults
 export const keepAliveInitialDelay = 60_000;
 
-/** Plain TCP to the upstream: no Nagle delay, keep-alive on, half-close allowed. */
+/** Plain TCP to the upstream: no Nagle delay, half-close allowed; keep-alive is armed by the port's sweep (`Connection.armKeepAlive`). */
 export const plainUpstreamConnector: UpstreamConnector = {
   readyEvent: 'connect',
   connect(target) {
-    return connect({
-      host: target.host,
-      port: target.port,
-      allowHalfOpen: true,
-      noDelay: true,
-      keepAlive: true,
-      keepAliveInitialDelay,
-    });
+    return connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true });
   },
 };

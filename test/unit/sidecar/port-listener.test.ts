@@ -1,5 +1,6 @@
+import { Socket } from 'node:net';
 import { Registry } from 'prom-client';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { systemClock } from '../../../src/shared/clock.ts';
 import { createLogger } from '../../../src/shared/logger.ts';
 import { createPortIdentity } from '../../../src/sidecar/identity/resolver-factory.ts';
@@ -37,5 +38,40 @@ describe('PortListener', () => {
     expect(await echoes(await connectTo(address), 'served again')).toBe(true);
     const counted = await metrics.acceptErrorsTotal.get();
     expect(counted.values).toEqual([{ labels: { port: 'api', code: 'EMFILE' }, value: 1 }]);
+  });
+
+  it('arms TCP keep-alive on both sockets of a connection at the sweep, not at accept', async () => {
+    const upstream = await startUpstream(echo);
+    const config = testConfig([{ name: 'api', upstream: upstream.address }]);
+    const port = config.ports[0]!;
+    const logger = createLogger({ level: 'silent' });
+    const metrics = createSidecarMetrics(new Registry(), { processDefaults: false });
+    const licenses = new StaticLicenseSource();
+    licenses.set('api', testLicense({ port: 'api' }));
+    const listener = new PortListener({
+      port,
+      identity: await createPortIdentity(port, { config, logger, metrics }),
+      licenses,
+      clock: systemClock,
+      clockToleranceMs: 0,
+      logger,
+      metrics,
+    });
+    onTestFinished(() => listener.close());
+    const address = await listener.listen();
+    const keepAlive = vi.spyOn(Socket.prototype, 'setKeepAlive');
+    onTestFinished(() => keepAlive.mockRestore());
+
+    const client = await connectTo(address);
+    expect(await echoes(client, 'open')).toBe(true);
+    // the test's own client socket is not the proxy's: count the calls on the proxy's sockets only
+    const [conn] = [...listener.connections];
+    const proxied = () => keepAlive.mock.contexts.filter((socket) => socket === conn?.client || socket === conn?.upstream);
+    expect(proxied()).toHaveLength(0);
+    listener.sweep(Date.now());
+    expect(proxied()).toHaveLength(2);
+    expect(keepAlive.mock.calls.at(-1)).toEqual([true, 60_000]);
+    listener.sweep(Date.now());
+    expect(proxied()).toHaveLength(2); // once per connection
   });
 });
