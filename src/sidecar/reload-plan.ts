@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import type { HostPort } from '../shared/address.ts';
 import { ConfigError } from '../shared/config/load.ts';
 import type { PortConfig, SidecarConfig } from '../shared/config/sidecar-schema.ts';
 
@@ -9,6 +10,11 @@ export interface ReloadPlan {
   removed: string[];
   /** Ports whose settings changed: they restart. */
   changed: PortConfig[];
+  /**
+   * Ports whose listen addresses changed and nothing else: addresses they keep are left alone
+   * (with their connections), new ones start, dropped ones stop accepting and drain.
+   */
+  readdressed: PortConfig[];
   unchanged: PortConfig[];
   adminChanged: boolean;
 }
@@ -32,6 +38,7 @@ export function planReload(current: SidecarConfig, next: SidecarConfig): ReloadP
     added: [],
     removed: current.ports.filter((port) => !after.has(port.name)).map((port) => port.name),
     changed: [],
+    readdressed: [],
     unchanged: [],
     adminChanged: !isDeepStrictEqual(current.admin, next.admin),
   };
@@ -39,7 +46,27 @@ export function planReload(current: SidecarConfig, next: SidecarConfig): ReloadP
     const old = before.get(port.name);
     if (old === undefined) plan.added.push(port);
     else if (isDeepStrictEqual(old, port)) plan.unchanged.push(port);
+    else if (isDeepStrictEqual(withoutAddresses(old), withoutAddresses(port))) plan.readdressed.push(port);
     else plan.changed.push(port);
   }
   return plan;
+}
+
+function withoutAddresses(port: PortConfig): Omit<PortConfig, 'listen' | 'listens'> & { listen: null; listens: null } {
+  return { ...port, listen: null, listens: null };
+}
+
+/**
+ * Pairs a readdressed port's listeners with its new address list by configured address:
+ * `keep[i]` is the listener already on `addresses[i]` (undefined: a new address to bind),
+ * `drop` the listeners whose address is no longer listed. An address listed twice (port 0)
+ * pairs with two listeners.
+ */
+export function matchAddresses<L extends { port: { listen: HostPort } }>(listeners: readonly L[], addresses: readonly HostPort[]): { keep: (L | undefined)[]; drop: L[] } {
+  const unmatched = [...listeners];
+  const keep = addresses.map((address) => {
+    const index = unmatched.findIndex((listener) => listener.port.listen.host === address.host && listener.port.listen.port === address.port);
+    return index < 0 ? undefined : unmatched.splice(index, 1)[0];
+  });
+  return { keep, drop: unmatched };
 }

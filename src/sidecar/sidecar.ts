@@ -1,4 +1,4 @@
-import { formatHostPort } from '../shared/address.ts';
+import { formatHostPort, type HostPort } from '../shared/address.ts';
 import { systemClock, type Clock } from '../shared/clock.ts';
 import { ConfigError, formatIssue, loadConfigFile } from '../shared/config/load.ts';
 import type { PortConfig, SidecarConfig } from '../shared/config/sidecar-schema.ts';
@@ -8,15 +8,18 @@ import type { AccessHook } from './access-record.ts';
 import { AdminServer, type Readiness } from './admin-server.ts';
 import { assertSafe, safeSidecarSchema } from './config-safety.ts';
 import { createPortIdentity, identityInputsChanged, type PortIdentityFactory } from './identity/resolver-factory.ts';
-import type { LicenseSource } from './license-source.ts';
+import { licensesForListen, type LicenseSource } from './license-source.ts';
 import type { SidecarMetrics } from './metrics.ts';
 import { PortListener } from './port-listener.ts';
-import { planReload, type ReloadPlan } from './reload-plan.ts';
+import { matchAddresses, planReload, type ReloadPlan } from './reload-plan.ts';
 
-/** A port as the license source tracks it (the license's `port.number` must match `listenPort`). */
+/** A port as the license source tracks it (a license's `port.number` must be one of its listen numbers). */
 export interface SourcePort {
   name: string;
+  /** The first listen number. */
   listenPort: number;
+  /** Every listen number, each with its own license. */
+  listenPorts?: readonly number[];
   expiryGraceMs?: number;
 }
 
@@ -45,9 +48,11 @@ export interface SidecarOptions {
 type State = 'new' | 'starting' | 'running' | 'closing' | 'closed';
 
 /**
- * The sidecar: one listener per configured port, the admin endpoint, and the glue to the
- * license source (revocations close connections, `exp` is enforced on open ones). `reload`
- * applies a new configuration without disturbing ports it does not change.
+ * The sidecar: one listener per listen address of each configured port (a port may listen on
+ * several numbers, e.g. both numbers of a transition), the admin endpoint, and the glue to the
+ * license source (revocations close connections, `exp` is enforced on open ones). Each listener
+ * decides on the license for the number it listens on. `reload` applies a new configuration
+ * without disturbing the ports and addresses it does not change.
  *
  * Shutdown order (`close`): not ready → stop accepting → drain open connections until the
  * deadline → cut the rest → close the admin endpoint.
@@ -62,8 +67,9 @@ export class Sidecar {
   readonly #sweepIntervalMs: number;
   #config: SidecarConfig;
   #state: State = 'new';
-  readonly #listeners = new Map<string, PortListener>();
-  /** Listeners of removed or changed ports, no longer accepting, until their connections end. */
+  /** Each port's listeners, one per listen address, in the configured order. */
+  readonly #listeners = new Map<string, PortListener[]>();
+  /** Listeners of removed or changed ports and addresses, no longer accepting, until their connections end. */
   readonly #draining = new Set<PortListener>();
   #admin: AdminServer | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
@@ -88,9 +94,14 @@ export class Sidecar {
     return this.#config;
   }
 
-  /** The bound listen address of each port (port 0 resolved), by port name. */
+  /** The bound address of each port's first listen address (port 0 resolved), by port name. */
   get addresses(): ReadonlyMap<string, string> {
-    return new Map([...this.#listeners].map(([name, listener]) => [name, formatHostPort(listener.address ?? listener.port.listen)]));
+    return new Map([...this.#listeners].map(([name, listeners]) => [name, boundAddress(listeners[0] as PortListener)]));
+  }
+
+  /** Every bound listen address of each port (port 0 resolved), in the configured order, by port name. */
+  get listenAddresses(): ReadonlyMap<string, readonly string[]> {
+    return new Map([...this.#listeners].map(([name, listeners]) => [name, listeners.map(boundAddress)]));
   }
 
   /** The bound admin address, once started. */
@@ -113,19 +124,22 @@ export class Sidecar {
     this.#state = 'starting';
     try {
       for (const port of this.#config.ports) {
-        const listener = await this.#openListener(port, this.#config);
-        this.#listeners.set(port.name, listener);
-        this.#logListening(listener);
+        const listeners = await this.#openPort(port, this.#config);
+        this.#listeners.set(port.name, listeners);
+        for (const listener of listeners) this.#logListening(listener);
       }
       this.#admin = await this.#openAdmin(this.#config);
     } catch (err) {
-      await Promise.all([...this.#listeners.values()].map((listener) => listener.close()));
+      await Promise.all(this.#allActive().map((listener) => listener.close()));
       this.#listeners.clear();
       this.#state = 'closed';
       throw err;
     }
     this.#unsubscribe = this.#licenses.onChange((change) => {
-      for (const listener of this.#listenersNamed(change.portName)) listener.licenseChanged(change);
+      // a change for one listen number is that number's listeners' business only (on_revoke per license)
+      for (const listener of this.#listenersNamed(change.portName)) {
+        if (change.listenPort === undefined || change.listenPort === listener.port.listen.port) listener.licenseChanged(change);
+      }
     });
     this.#sweepTimer = setInterval(() => this.#sweep(), this.#sweepIntervalMs);
     this.#sweepTimer.unref();
@@ -147,9 +161,10 @@ export class Sidecar {
   /**
    * Applies a new configuration: added ports start, removed ones stop accepting and drain,
    * changed ones restart (their open connections drain on the old settings), untouched ones
-   * and their connections are left alone. `identities` applies to new connections. A refused
-   * configuration (unsafe, or changing `service`/`authority`, or a port that cannot bind)
-   * changes nothing and throws.
+   * and their connections are left alone. A port whose listen addresses alone changed keeps
+   * the addresses it still lists, starts the new ones and drains the dropped ones.
+   * `identities` applies to new connections. A refused configuration (unsafe, or changing
+   * `service`/`authority`, or an address that cannot bind) changes nothing and throws.
    */
   reload(next: SidecarConfig): Promise<void> {
     const run = this.#reloads.then(() => this.#reload(next));
@@ -168,34 +183,55 @@ export class Sidecar {
       throw err;
     }
     const previous = this.#config;
-    const opened = new Map<string, PortListener>();
+    // each port's listener list after the reload, for ports that get new listeners
+    const lists = new Map<string, PortListener[]>();
+    const fresh: PortListener[] = [];
     const stopped: PortListener[] = [];
+    const kept: PortListener[] = [];
+    const stop = (old: PortListener) => {
+      old.stopAccepting();
+      stopped.push(old);
+    };
     try {
-      for (const port of plan.added) opened.set(port.name, await this.#openListener(port, next));
+      for (const port of plan.added) {
+        const listeners = await this.#openPort(port, next);
+        fresh.push(...listeners);
+        lists.set(port.name, listeners);
+      }
       for (const port of plan.changed) {
-        const old = this.#listeners.get(port.name) as PortListener;
-        // the new listener may need the old one's address: stop accepting there first
-        old.stopAccepting();
-        stopped.push(old);
-        opened.set(port.name, await this.#openListener(port, next));
+        // the new listeners may need the old ones' addresses: stop accepting there first
+        for (const old of this.#listenersOf(port.name)) stop(old);
+        const listeners = await this.#openPort(port, next);
+        fresh.push(...listeners);
+        lists.set(port.name, listeners);
+      }
+      for (const port of plan.readdressed) {
+        const { keep, drop } = matchAddresses(this.#listenersOf(port.name), port.listens);
+        for (const old of drop) stop(old);
+        const listeners: PortListener[] = [];
+        for (const [index, address] of port.listens.entries()) {
+          let listener = keep[index];
+          if (listener === undefined) fresh.push((listener = await this.#openListener(port, address, next)));
+          else kept.push(listener);
+          listeners.push(listener);
+        }
+        lists.set(port.name, listeners);
       }
     } catch (err) {
-      await Promise.all([...opened.values()].map((listener) => listener.close()));
+      await Promise.all(fresh.map((listener) => listener.close()));
       await this.#restoreAccepting(stopped, previous);
       this.#refused(err);
       throw err;
     }
     for (const name of plan.removed) {
-      const old = this.#listeners.get(name) as PortListener;
-      old.stopAccepting();
-      stopped.push(old);
+      for (const old of this.#listenersOf(name)) stop(old);
       this.#listeners.delete(name);
     }
     for (const old of stopped) this.#drain(old);
-    for (const [name, listener] of opened) this.#listeners.set(name, listener);
-    for (const port of plan.unchanged) {
-      const listener = this.#listeners.get(port.name) as PortListener;
-      if (identityInputsChanged(port, previous, next)) await listener.setIdentity(await this.#createIdentity(port, { config: next, logger: this.#logger, metrics: this.#metrics, clock: this.#clock }));
+    for (const [name, listeners] of lists) this.#listeners.set(name, listeners);
+    const untouched = [...plan.unchanged.flatMap((port) => this.#listenersOf(port.name)), ...kept];
+    for (const listener of untouched) {
+      if (identityInputsChanged(listener.port, previous, next)) await listener.setIdentity(await this.#createIdentity(listener.port, { config: next, logger: this.#logger, metrics: this.#metrics, clock: this.#clock }));
       else await listener.reloadIdentity();
     }
     if (plan.adminChanged) {
@@ -209,21 +245,28 @@ export class Sidecar {
     await this.#licenses.updatePorts?.(sourcePorts(next.ports));
     this.#metrics.configReloadsTotal.inc({ result: 'applied' });
     this.#logger.info(
-      { added: plan.added.map((p) => p.name), removed: plan.removed, changed: plan.changed.map((p) => p.name) },
+      {
+        added: plan.added.map((p) => p.name),
+        removed: plan.removed,
+        changed: plan.changed.map((p) => p.name),
+        readdressed: plan.readdressed.map((p) => p.name),
+      },
       'configuration reloaded',
     );
-    for (const port of [...plan.added, ...plan.changed]) this.#logListening(this.#listeners.get(port.name) as PortListener);
+    for (const listener of fresh) this.#logListening(listener);
   }
 
-  /** A changed port whose replacement could not bind gets a fresh listener on its old settings. */
+  /** A listener stopped for a replacement that could not bind gets a fresh one on its old settings, in its place. */
   async #restoreAccepting(stopped: PortListener[], config: SidecarConfig): Promise<void> {
     for (const old of stopped) {
       try {
-        const again = await this.#openListener(old.port, config);
+        const again = await this.#openListener(old.port, old.port.listen, config);
         this.#drain(old);
-        this.#listeners.set(old.name, again);
+        const listeners = this.#listenersOf(old.name);
+        const index = listeners.indexOf(old);
+        if (index >= 0) listeners[index] = again;
       } catch (err) {
-        this.#logger.error({ err, port: old.name }, 'cannot listen again on the old settings');
+        this.#logger.error({ err, port: old.name, listen: formatHostPort(old.port.listen) }, 'cannot listen again on the old settings');
       }
     }
   }
@@ -234,12 +277,29 @@ export class Sidecar {
     this.#logger.error({ issues, code: (err as PortwardenError).code, detail: issues ? undefined : String(err) }, 'configuration reload refused; the old configuration keeps running');
   }
 
-  async #openListener(port: PortConfig, config: SidecarConfig): Promise<PortListener> {
+  /** One listener per listen address of `port`; if one cannot bind, those already bound close and it throws. */
+  async #openPort(port: PortConfig, config: SidecarConfig): Promise<PortListener[]> {
+    const listeners: PortListener[] = [];
+    try {
+      for (const address of port.listens) listeners.push(await this.#openListener(port, address, config));
+    } catch (err) {
+      await Promise.all(listeners.map((listener) => listener.close()));
+      throw err;
+    }
+    return listeners;
+  }
+
+  /**
+   * A listener on one of `port`'s addresses: it sees the port with `listen` set to that address,
+   * and the license source through a view that answers for that listen number.
+   */
+  async #openListener(portConfig: PortConfig, address: HostPort, config: SidecarConfig): Promise<PortListener> {
+    const port: PortConfig = { ...portConfig, listen: address };
     const identity = await this.#createIdentity(port, { config, logger: this.#logger, metrics: this.#metrics, clock: this.#clock });
     const listener = new PortListener({
       port,
       identity,
-      licenses: this.#licenses,
+      licenses: licensesForListen(this.#licenses, address.port),
       clock: this.#clock,
       clockToleranceMs: config.authority.clock_tolerance,
       logger: this.#logger,
@@ -257,10 +317,7 @@ export class Sidecar {
   }
 
   #logListening(listener: PortListener): void {
-    this.#logger.info(
-      { port: listener.name, listen: formatHostPort(listener.address ?? listener.port.listen), upstream: formatHostPort(listener.port.upstream) },
-      'listening',
-    );
+    this.#logger.info({ port: listener.name, listen: boundAddress(listener), upstream: formatHostPort(listener.port.upstream) }, 'listening');
   }
 
   async #openAdmin(config: SidecarConfig): Promise<AdminServer> {
@@ -283,19 +340,30 @@ export class Sidecar {
     });
   }
 
+  /** The port's accepting listeners (empty for an unknown port). */
+  #listenersOf(name: string): PortListener[] {
+    return this.#listeners.get(name) ?? [];
+  }
+
+  #allActive(): PortListener[] {
+    return [...this.#listeners.values()].flat();
+  }
+
   *#listenersNamed(name: string): Iterable<PortListener> {
-    const active = this.#listeners.get(name);
-    if (active) yield active;
+    yield* this.#listenersOf(name);
     for (const listener of this.#draining) if (listener.name === name) yield listener;
   }
 
   #sweep(): void {
     const now = this.#clock.now();
-    for (const listener of this.#listeners.values()) listener.sweep(now);
+    for (const listener of this.#allActive()) listener.sweep(now);
     for (const listener of this.#draining) listener.sweep(now);
   }
 
-  /** `/readyz`: ready while running and every port holds a license that admits now. */
+  /**
+   * `/readyz`: ready while running and every port holds a license that admits now (a port on
+   * several numbers: on one of them at least, see `bestOf` in license-health.ts).
+   */
   readiness(): Readiness {
     const ports = [...this.#listeners.keys()].map((name) => ({ name, health: this.#licenses.status(name).health }));
     if (this.#state !== 'running') return { ready: false, reason: this.#state === 'new' || this.#state === 'starting' ? 'starting' : 'shutting_down', ports };
@@ -304,12 +372,16 @@ export class Sidecar {
     return { ready: false, reason: `no license admits on ${failing.map((port) => port.name).join(', ')}`, ports };
   }
 
-  /** `/healthz`: running, and every port is accepting (not backing off after accept errors). */
+  /** `/healthz`: running, and every listener is accepting (not backing off after accept errors). */
   healthy(): boolean {
-    return this.#state === 'running' && [...this.#listeners.values()].every((listener) => listener.accepting);
+    return this.#state === 'running' && this.#allActive().every((listener) => listener.accepting);
   }
 
-  /** `/status`: the service, each port with its addresses, open connections and license. */
+  /**
+   * `/status`: the service, each port with its address, open connections and license. A port
+   * on several addresses also lists each (`listens`) with its own connections and the license
+   * for its number.
+   */
   status(): unknown {
     const lastSyncAt = this.#licenses.lastSyncAt;
     return {
@@ -318,17 +390,28 @@ export class Sidecar {
       ready: this.readiness().ready,
       authorityReachable: this.#licenses.authorityReachable,
       lastSync: lastSyncAt === undefined ? undefined : new Date(lastSyncAt).toISOString(),
-      ports: [...this.#listeners.values()].map((listener) => {
-        let draining = 0;
-        for (const old of this.#listenersNamed(listener.name)) if (old !== listener) draining += old.connections.size;
+      ports: [...this.#listeners].map(([name, listeners]) => {
+        const first = listeners[0] as PortListener;
+        let activeConnections = 0;
+        for (const listener of this.#listenersNamed(name)) activeConnections += listener.connections.size;
+        const listens =
+          listeners.length > 1
+            ? listeners.map((listener) => ({
+                listen: boundAddress(listener),
+                accepting: listener.accepting,
+                activeConnections: listener.connections.size,
+                license: this.#licenses.status(name, listener.port.listen.port),
+              }))
+            : undefined;
         return {
-          name: listener.name,
-          listen: formatHostPort(listener.address ?? listener.port.listen),
-          upstream: formatHostPort(listener.port.upstream),
-          identity: listener.port.identity.mode,
-          accepting: listener.accepting,
-          activeConnections: listener.connections.size + draining,
-          license: this.#licenses.status(listener.name),
+          name,
+          listen: boundAddress(first),
+          upstream: formatHostPort(first.port.upstream),
+          identity: first.port.identity.mode,
+          accepting: listeners.every((listener) => listener.accepting),
+          activeConnections,
+          license: this.#licenses.status(name),
+          listens,
         };
       }),
     };
@@ -356,7 +439,7 @@ export class Sidecar {
     await this.#reloads;
     this.#unsubscribe?.();
     clearInterval(this.#sweepTimer);
-    const all = [...this.#listeners.values(), ...this.#draining];
+    const all = [...this.#allActive(), ...this.#draining];
     for (const listener of all) listener.stopAccepting();
     const open = all.reduce((sum, listener) => sum + listener.connections.size, 0);
     this.#logger.info({ open, deadlineMs }, 'stopped accepting; draining open connections');
@@ -380,5 +463,15 @@ export class Sidecar {
 
 /** The license source's view of the configured ports. */
 export function sourcePorts(ports: readonly PortConfig[]): SourcePort[] {
-  return ports.map((port) => ({ name: port.name, listenPort: port.listen.port, expiryGraceMs: port.expiry_grace }));
+  return ports.map((port) => ({
+    name: port.name,
+    listenPort: port.listen.port,
+    listenPorts: port.listens.map((address) => address.port),
+    expiryGraceMs: port.expiry_grace,
+  }));
+}
+
+/** `host:port` a listener is bound to (port 0 resolved), or its configured address before it binds. */
+function boundAddress(listener: PortListener): string {
+  return formatHostPort(listener.address ?? listener.port.listen);
 }

@@ -8,3 +8,23 @@ export async function freePort(): Promise<number> {
   await new Promise((resolve) => server.close(resolve));
   return port;
 }
+
+/**
+ * A number in `from`-`to` that was free a moment ago on 127.0.0.1, for a sidecar that must
+ * listen on a register number (inside the authority's ranges). Tries random numbers of the span.
+ */
+export async function freePortIn(from: number, to: number, taken: readonly number[] = []): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = from + Math.floor(Math.random() * (to - from + 1));
+    if (taken.includes(port)) continue;
+    const server = createServer();
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (!bound) continue;
+    await new Promise((resolve) => server.close(resolve));
+    return port;
+  }
+  throw new Error(`no free port in ${from}-${to} after 50 tries`);
+}
