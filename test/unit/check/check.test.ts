@@ -132,4 +132,14 @@ describe('register rules over time and transitions', () => {
       'listen port 20001/tcp does not match the register: payments/api is registered at 20002/tcp in prod',
     ]);
   });
+
+  it('reads both numbers of a sidecar port that lists them, and names the line of the one left over after the transition', () => {
+    const both = extractText(sidecarDefinitions, 'service: payments\nports:\n  - name: api\n    listen:\n      - 0.0.0.0:20001\n      - 0.0.0.0:20002\n    upstream: 127.0.0.1:8080\n').definitions;
+    const moving = [record({ id: '1', service: 'payments', state: 'transitioning', transition: { to: 20002, window_ends_at: '2026-01-02T00:00:00Z' } })];
+    expect(checkDefinitions(both, options(moving, now))).toEqual([]);
+    const done = [record({ id: '1', service: 'payments', number: 20002, previous_numbers: [{ number: 20001, released_at: '2026-01-02T00:00:00Z' }] })];
+    expect(checkDefinitions(both, options(done, Date.UTC(2026, 0, 2, 1))).map(formatFinding)).toEqual([
+      'in.yaml:5: assignment_mismatch: listen port 20001/tcp does not match the register: payments/api is registered at 20002/tcp in prod',
+    ]);
+  });
 });
