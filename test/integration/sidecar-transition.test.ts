@@ -48,10 +48,15 @@ async function startLicensedSidecar(t: TestAuthority, config: SidecarConfig) {
     /** How a new connection to `number` ends: admitted (echoes), or refused with the access record's reason. */
     async attempt(number: number): Promise<string> {
       const seen = records.length;
+      let decided = false;
       const socket = await connectTo({ host: '127.0.0.1', port: number });
-      const refused = waitFor(() => records.slice(seen).find((record) => record.decision === 'deny'), { what: 'a refusal', timeoutMs: 2_000 }).then((record) => `refused: ${String(record.reason)}`);
+      const refused = waitFor(() => decided || records.slice(seen).find((record) => record.decision === 'deny'), { what: 'a refusal', timeoutMs: 2_000 }).then(
+        (record) => `refused: ${record === true ? '' : String(record.reason)}`,
+        () => 'neither admitted nor refused',
+      );
       const admitted = echoes(socket, 'hello').then((ok) => (ok ? 'admitted' : 'garbled'));
-      const outcome = await Promise.race([admitted, refused.catch(() => 'neither')]);
+      const outcome = await Promise.race([admitted, refused]);
+      decided = true;
       socket.destroy();
       return outcome;
     },
