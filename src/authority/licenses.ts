@@ -55,6 +55,8 @@ export interface LicenseServiceOptions {
  */
 export class LicenseService {
   readonly #o: LicenseServiceOptions;
+  /** Store reads in flight for blocking queries, by hub generation, service and index (see `#readShared`). */
+  readonly #reads = new Map<string, Promise<{ changedAt: number; view: LicenseSnapshot }>>();
 
   constructor(options: LicenseServiceOptions) {
     this.#o = options;
@@ -237,14 +239,32 @@ export class LicenseService {
     try {
       // wait first, then read: a commit between the two still wakes us
       const woken = this.#o.hub.wait(service, afterIndex, waitMs, stop.signal);
-      const first = await this.snapshot(service, afterIndex);
-      if (first.changedAt > afterIndex || afterIndex > first.index) return strip(first);
+      const first = await this.#readShared(service, afterIndex);
+      if (first.changedAt > afterIndex || afterIndex > first.view.index) return first.view;
       await woken;
-      return strip(await this.snapshot(service, afterIndex));
+      return (await this.#readShared(service, afterIndex)).view;
     } finally {
       stop.abort();
       signal?.removeEventListener('abort', onAbort);
     }
+  }
+
+  /**
+   * A change wakes every waiter of the service in the same tick, all holding the same index:
+   * they share one store read (and one answer object, which the route serializes once)
+   * instead of a read each. A read begun before the latest announced change is not joined, so
+   * no waiter is answered with a state older than the change that woke it.
+   */
+  #readShared(service: string | undefined, afterIndex: number): Promise<{ changedAt: number; view: LicenseSnapshot }> {
+    const key = `${this.#o.hub.generation}\n${service ?? ''}\n${afterIndex}`;
+    let read = this.#reads.get(key);
+    if (!read) {
+      read = this.snapshot(service, afterIndex).then((snapshot) => ({ changedAt: snapshot.changedAt, view: Object.freeze(strip(snapshot)) }));
+      this.#reads.set(key, read);
+      const forget = () => void this.#reads.delete(key);
+      read.then(forget, forget);
+    }
+    return read;
   }
 
   async #mustGet(tx: StoreTx, lid: string): Promise<LicenseRow> {

@@ -20,6 +20,12 @@ export class WatchHub {
   readonly #waiters = new Map<string, Set<Waiter>>();
   #count = 0;
   #closed = false;
+  #generation = 0;
+
+  /** Counts announced changes; a read begun before the latest one may be stale. */
+  get generation(): number {
+    return this.#generation;
+  }
 
   /** Waiting requests, for the `portwarden_authority_watchers` gauge. */
   get size(): number {
@@ -63,6 +69,7 @@ export class WatchHub {
 
   /** Announces that `service` changed at `index`: wakes its waiters and every all-services waiter behind it. */
   notify(service: string, index: number): void {
+    this.#generation++;
     for (const key of [service, allServices]) {
       const set = this.#waiters.get(key);
       if (!set) continue;

@@ -84,3 +84,27 @@ it('releases held queries on shutdown and when the client goes away', async () =
   expect(answer.status).toBe(200);
   expect(answer.body.index).toBe(index);
 });
+
+it('a change wakes every held query of the service with one store read, each answered with the change', async () => {
+  const t = await startTestAuthority();
+  await t.api('POST', '/v1/licenses', { body: issueBody() });
+  const index = (await t.api('GET', '/v1/licenses?service=payments')).body.index as number;
+  const held = Array.from({ length: 40 }, () => t.api('GET', `/v1/licenses?service=payments&index=${index}&wait=30s`));
+  await waitFor(() => t.authority.context.hub.size === 40, { what: 'every query to be held' });
+
+  const licenses = t.authority.context.licenses;
+  const reads = { count: 0 };
+  const snapshot = licenses.snapshot.bind(licenses);
+  licenses.snapshot = (...args) => {
+    reads.count++;
+    return snapshot(...args);
+  };
+  const issued = (await t.api('POST', '/v1/licenses', { body: issueBody({ port_name: 'admin', port: { number: 9444 } }) })).body;
+  const answers = await Promise.all(held);
+  expect(reads.count).toBe(1);
+  for (const answer of answers) {
+    expect(answer.status).toBe(200);
+    expect(answer.body.index).toBeGreaterThan(index);
+    expect(answer.body.licenses.map((license: { lid: string }) => license.lid)).toContain(issued.lid);
+  }
+});

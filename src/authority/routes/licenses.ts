@@ -4,7 +4,7 @@ import { PortwardenError } from '../../shared/errors.ts';
 import type { AuthorityContext } from '../context.ts';
 import { refuseDuringOutage } from '../drills.ts';
 import { requireAdmin, requireService } from '../http/access.ts';
-import type { Route } from '../http/router.ts';
+import type { ApiResponse, Route } from '../http/router.ts';
 import { licenseAccess } from '../last-access.ts';
 import { allowEntry, durationText, indexText } from './schemas.ts';
 
@@ -34,6 +34,9 @@ const listQuery = z.strictObject({
 
 const revokeSchema = z.strictObject({ reason: z.string().max(500).optional() });
 
+/** The JSON of each snapshot answered, while the snapshot lives. */
+const serialized = new WeakMap<object, string>();
+
 /** Licenses: the blocking list, issue, show, renew, revoke. */
 export function licenseRoutes(ctx: AuthorityContext): Route[] {
   const { licenses } = ctx;
@@ -42,7 +45,7 @@ export function licenseRoutes(ctx: AuthorityContext): Route[] {
       method: 'GET',
       path: '/v1/licenses',
       access: 'token',
-      async handler(req) {
+      async handler(req): Promise<ApiResponse> {
         const query = req.queryAs(listQuery);
         // a sidecar token lists its own service when it names none
         const service = query.service ?? (req.principal?.role === 'sidecar' ? (req.principal.service ?? undefined) : undefined);
@@ -55,7 +58,10 @@ export function licenseRoutes(ctx: AuthorityContext): Route[] {
         }
         const waitMs = query.index === undefined ? 0 : Math.min(query.wait ?? maxWaitMs, maxWaitMs);
         const snapshot = await licenses.watch(service, query.index ?? 0, waitMs, req.signal);
-        return { headers: { 'x-portwarden-index': String(snapshot.index) }, body: snapshot };
+        // the waiters a change wakes share one snapshot object: serialize it once for all of them
+        let json = serialized.get(snapshot);
+        if (json === undefined) serialized.set(snapshot, (json = `${JSON.stringify(snapshot)}\n`));
+        return { headers: { 'x-portwarden-index': String(snapshot.index), 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }, text: json };
       },
     },
     {
