@@ -5,7 +5,7 @@ import { startProgram, type BenchProcess } from './child.ts';
 import { freePort } from './fronts.ts';
 
 const bin = join(import.meta.dirname, '..', 'bin', 'portwarden.js');
-const adminToken = 'bench-admin-token-0123456789abcdef';
+export const adminToken = 'bench-admin-token-0123456789abcdef';
 
 /** A real `portwarden authority` process for the bench, and a small admin API client. */
 export interface BenchAuthority {

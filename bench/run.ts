@@ -83,7 +83,8 @@ if (loads.has('rss')) {
 }
 
 const fronts: Front[] = [directFront(upstream.info)];
-for (const [, start] of chosen) fronts.push(await start(ctx));
+const frontLoads = ['http', 'latency', 'connect', 'mtls', 'bulk'];
+if (frontLoads.some((load) => loads.has(load))) for (const [, start] of chosen) fronts.push(await start(ctx));
 
 /** CPU time the front's process spent per unit of work (µs), by load and front: steadier than rates on a shared machine. */
 const cpuPerOp: [string, string, Row][] = [];

@@ -83,13 +83,14 @@ if (tool === 'callgrind') {
   process.stdout.write(`${frontName}: ${Math.round(total / connections)} instructions per connection (user space, ${connections} connections)\n`);
 } else {
   const out = join(workDir, 'strace.txt');
-  const strace = spawn('strace', ['-c', '-f', '-p', String(pid), '-o', out], { stdio: 'ignore' });
+  // TRACE=FILE: the full trace of the measured connections instead of counts
+  const strace = spawn('strace', [...(process.env.TRACE ? ['-tt'] : ['-c']), '-f', '-p', String(pid), '-o', process.env.TRACE ?? out], { stdio: 'ignore' });
   await new Promise((resolve) => setTimeout(resolve, 1000));
   await run(connections);
   await new Promise((resolve) => setTimeout(resolve, 1500));
   strace.kill('SIGINT');
   await new Promise((resolve) => strace.once('exit', resolve));
-  const rows = readFileSync(out, 'utf8')
+  const rows = readFileSync(process.env.TRACE ?? out, 'utf8')
     .split('\n')
     .map((line) => line.trim().split(/\s+/))
     .filter((cols) => cols.length >= 5 && /^\d+$/.test(cols[3] ?? '') && cols.at(-1) !== 'total');
