@@ -23,6 +23,19 @@ const kConnection = Symbol('portwarden.connection');
 type Side = Socket & { [kConnection]?: Connection };
 
 /**
+ * Upstream read buffers. Node allocates a fresh 64 KiB buffer for every read of a socket; at
+ * bulk rates those allocations count as external memory and make V8 run a full mark-compact
+ * every few dozen milliseconds, which in the sidecar's heap (several times a bare proxy's) cost
+ * a third of the CPU of a transfer. A plain upstream instead reads into one buffer that its
+ * connection holds for life (`onread`), and a finished connection leaves its buffer here for
+ * the next one (a bounded few; the rest go to the GC).
+ */
+const readBufferSize = 64 * 1024;
+const spareReadBuffers: Buffer[] = [];
+const maxSpareReadBuffers = 64;
+const emptyChunk = Buffer.alloc(0);
+
+/**
  * One admitted connection: the caller's stream and the upstream socket, forwarded both ways
  * with backpressure (a side is paused while the other's write buffer is full), half-close
  * forwarded each way, and an abortive close (RST) on one side passed on to the other.
@@ -58,6 +71,9 @@ export class Connection {
   /** The upstream's error code when it could not be reached (ECONNREFUSED, ETIMEDOUT, ...). */
   upstreamErrorCode: string | undefined;
   #preamble: Buffer | undefined;
+  /** The upstream's read buffer, when it reads into one (plain upstream, plain caller). */
+  #readBuffer: Buffer | undefined;
+  #resumeUpstream: (() => void) | undefined;
   #clientEnded = false;
   #upstreamEnded = false;
   #clientClosed = false;
@@ -98,7 +114,12 @@ export class Connection {
     client.on('close', onSideClose);
     this.#preamble = preamble;
     const { connector, upstreamTarget, port } = this.owner;
-    const upstream: Side = connector.connect(upstreamTarget);
+    // a TLS caller's socket encrypts on write and may keep the cleartext queued: it gets Node's own buffers
+    if (connector.readsIntoBuffer && !(client as Socket & { encrypted?: boolean }).encrypted) {
+      this.#readBuffer = spareReadBuffers.pop() ?? Buffer.allocUnsafe(readBufferSize);
+    }
+    const readBuffer = this.#readBuffer;
+    const upstream: Side = connector.connect(upstreamTarget, readBuffer ? { buffer: readBuffer, callback: onUpstreamRead } : undefined);
     this.upstream = upstream;
     upstream[kConnection] = this;
     upstream.on(connector.readyEvent, onUpstreamReady);
@@ -143,7 +164,7 @@ export class Connection {
     client.on('data', onClientData);
     client.on('end', onClientEnd);
     client.on('drain', onClientDrain);
-    upstream.on('data', onUpstreamData);
+    if (!this.#readBuffer) upstream.on('data', onUpstreamData);
     upstream.on('end', onUpstreamEnd);
     upstream.on('drain', onUpstreamDrain);
     // a resolver that read a header may have paused the caller's stream explicitly
@@ -194,10 +215,25 @@ export class Connection {
     if (this.#clientClosed && (this.upstream === undefined || this.#upstreamClosed)) this.#finish();
   }
 
+  /**
+   * The caller's socket took only part of a chunk from the read buffer and queued the rest
+   * from it: no read may land in the buffer until that is out. An empty write queued behind
+   * it calls back once it is; the upstream stays paused until then.
+   */
+  waitForPartialWrite(): void {
+    this.#resumeUpstream ??= () => {
+      if (!this.client.writableNeedDrain) this.upstream?.resume();
+    };
+    this.client.write(emptyChunk, this.#resumeUpstream);
+  }
+
   #finish(): void {
     if (this.#finished) return;
     this.#finished = true;
     clearTimeout(this.#halfCloseTimer);
+    // both sockets are closed: nothing reads into the buffer or writes from it any more
+    if (this.#readBuffer && spareReadBuffers.length < maxSpareReadBuffers) spareReadBuffers.push(this.#readBuffer);
+    this.#readBuffer = undefined;
     this.owner.connectionClosed(this);
   }
 }
@@ -225,6 +261,24 @@ function onUpstreamData(this: Side, chunk: Buffer): void {
   const conn = this[kConnection] as Connection;
   conn.bytesOut += chunk.length;
   if (!conn.client.write(chunk)) this.pause();
+}
+
+/** Upstream bytes read into the connection's buffer (see `spareReadBuffers`); returning false pauses the upstream. */
+function onUpstreamRead(this: Side, nread: number, buffer: Uint8Array): boolean {
+  const conn = this[kConnection] as Connection;
+  const client = conn.client;
+  conn.bytesOut += nread;
+  if (client.writableLength > 0) {
+    // the caller's queue is not empty: the chunk waits in it, so it gets a copy of its own
+    client.write(Buffer.copyBytesFrom(buffer, 0, nread));
+    return !client.writableNeedDrain;
+  }
+  client.write((buffer as Buffer).subarray(0, nread));
+  // the kernel took it all: the buffer is free for the next read
+  if (client.writableLength === 0) return true;
+  if (!client.writableNeedDrain) conn.waitForPartialWrite();
+  // else the caller's drain resumes the upstream, once the queue (our bytes included) is out
+  return false;
 }
 
 function onClientDrain(this: Side): void {
