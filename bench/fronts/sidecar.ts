@@ -60,6 +60,7 @@ export function sidecarFront({ cpuProfDir, wrap = [] }: SidecarFrontOptions = {}
     const configFile = join(workDir, `${service}.yaml`);
     writeFileSync(configFile, stringify(config));
     const profile = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : [];
+    if (process.env.BENCH_NODE_FLAGS) profile.push(...process.env.BENCH_NODE_FLAGS.split(' '));
     const [command = process.execPath, ...args] = [...wrap, process.execPath, ...profile, bin, 'sidecar', '--config', configFile];
     const sidecar = await startProgram(command, args, () => ok(`http://127.0.0.1:${adminPort}/readyz`), {}, wrap.length > 0 ? 600_000 : 10_000);
     return { name: 'portwarden', ports, process: sidecar };
