@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
+import { BatchedWriter, type BatchedWriterOptions } from './batched-writer.ts';
 
 export type { Logger };
 
@@ -42,38 +43,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   );
 }
 
-/**
- * A file descriptor (standard output) with lines batched: they go out once 4 KiB are waiting,
- * or at most `maxDelayMs` after the first of them, instead of one asynchronous write each.
- * Each async write is a round trip through libuv's threadpool (a futex wake, the write, an
- * eventfd wake-up of the loop): for the sidecar's one access line per connection that cost
- * more than the line itself. Nothing is written while idle (sonic-boom's own `periodicFlush`
- * would write an empty buffer every period). Lines still waiting at exit are written by
- * pino's exit hook.
- */
-export function batchedDestination(fd: number, { minLength = 4096, maxDelayMs = 100 } = {}): DestinationStream & { flush(cb?: (err?: Error) => void): void } {
-  const boom = pino.destination({ dest: fd, sync: false, minLength });
-  // sonic-boom's bytes waiting (in flight included) and whether a write is in flight
-  const state = boom as unknown as { _len: number; _writing: boolean };
-  let timer: NodeJS.Timeout | undefined;
-  const due = (): void => {
-    timer = undefined;
-    if (state._len === 0) return;
-    // a write in flight: what is left after it goes at the next turn of this timer
-    if (state._writing) arm();
-    else boom.flush();
-  };
-  const arm = (): void => {
-    timer = setTimeout(due, maxDelayMs);
-    timer.unref();
-  };
-  return {
-    write(line: string) {
-      boom.write(line);
-      if (timer === undefined) arm();
-    },
-    flush(cb?: (err?: Error) => void) {
-      boom.flush(cb);
-    },
-  };
+/** Standard output (or `fd`) with lines batched; see `BatchedWriter`. */
+export function batchedDestination(fd: number, options: BatchedWriterOptions = {}): BatchedWriter {
+  return new BatchedWriter(fd, options);
 }

@@ -36,3 +36,22 @@ describe('batchedDestination', () => {
     expect(lines.join('').startsWith(read())).toBe(true);
   });
 });
+
+describe('batchedDestination, encoding and flush', () => {
+  it('writes non-ASCII text byte-exact, lines longer than its buffer, and calls flush back once all is out', async () => {
+    const { fd, read } = tempFd();
+    const destination = batchedDestination(fd, { minLength: 4096, maxDelayMs: 60_000 });
+    const long = `${'é'.repeat(100_000)}\n`;
+    destination.write('spiffe://corp/ns/ü/sa/ø\n');
+    destination.write(long);
+    destination.write('last\n');
+    await new Promise<void>((resolve, reject) => destination.flush((err) => (err ? reject(err) : resolve())));
+    expect(read()).toBe(`spiffe://corp/ns/ü/sa/ø\n${long}last\n`);
+  });
+
+  it('flush with nothing waiting calls back at once', async () => {
+    const { fd } = tempFd();
+    const destination = batchedDestination(fd);
+    await new Promise<void>((resolve) => destination.flush(() => resolve()));
+  });
+});
