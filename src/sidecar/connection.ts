@@ -40,9 +40,12 @@ const emptyChunk = Buffer.alloc(0);
  * with backpressure (a side is paused while the other's write buffer is full), half-close
  * forwarded each way, and an abortive close (RST) on one side passed on to the other.
  *
- * Timeouts: `connect` while the upstream connects, `idle` while no byte moves either way (the
- * caller's socket sees both directions), and `half_close` as a deadline once one side has
- * ended, so a half-open connection cannot linger (as ghostunnel's close timeout).
+ * Timeouts: `connect` while the upstream connects, `idle` while no byte moves either way, and
+ * `half_close` as a deadline once one side has ended, so a half-open connection cannot linger
+ * (as ghostunnel's close timeout). The connection only stamps the times (`openedAt`,
+ * `lastActive`, `halfClosedAt`, on the monotonic clock); its port checks them all in one pass
+ * (`PortListener`), so a connection costs no timer of its own and a byte moved costs no timer
+ * refresh.
  */
 export class Connection {
   readonly id: number;
@@ -62,6 +65,10 @@ export class Connection {
   countedIn = 0;
   countedOut = 0;
   connected = false;
+  /** Monotonic times (performance.now()) for the port's timeout pass; `halfClosedAt` is -1 until a side ends. */
+  readonly openedAt = performance.now();
+  lastActive = this.openedAt;
+  halfClosedAt = -1;
   /** Set once TCP keep-alive is on for both sides (see `armKeepAlive`). */
   keepAliveArmed = false;
   /** Set by the side that ended first in an orderly close. */
@@ -79,7 +86,6 @@ export class Connection {
   #clientClosed = false;
   #upstreamClosed = false;
   #finished = false;
-  #halfCloseTimer: NodeJS.Timeout | undefined;
 
   constructor(
     owner: ConnectionOwner,
@@ -101,6 +107,11 @@ export class Connection {
     this.startedAt = startedAt;
   }
 
+  /** Exactly one side has ended: the `half_close` deadline runs from `halfClosedAt`. */
+  get halfOpen(): boolean {
+    return this.#clientEnded !== this.#upstreamEnded;
+  }
+
   /** Why the connection ended, once it has. */
   get closeReason(): CloseReason {
     return this.cutReason ?? this.endedFirst ?? 'client';
@@ -113,7 +124,7 @@ export class Connection {
     client.on('error', onSideError);
     client.on('close', onSideClose);
     this.#preamble = preamble;
-    const { connector, upstreamTarget, port } = this.owner;
+    const { connector, upstreamTarget } = this.owner;
     // a TLS caller's socket encrypts on write and may keep the cleartext queued: it gets Node's own buffers
     if (connector.readsIntoBuffer && !(client as Socket & { encrypted?: boolean }).encrypted) {
       this.#readBuffer = spareReadBuffers.pop() ?? Buffer.allocUnsafe(readBufferSize);
@@ -125,10 +136,6 @@ export class Connection {
     upstream.on(connector.readyEvent, onUpstreamReady);
     upstream.on('error', onSideError);
     upstream.on('close', onSideClose);
-    if (port.timeouts.connect > 0) {
-      upstream.setTimeout(port.timeouts.connect);
-      upstream.on('timeout', onConnectTimeout);
-    }
   }
 
   /** Cuts both sides at once (RST where possible): nothing more is delivered. */
@@ -156,8 +163,7 @@ export class Connection {
     const client = this.client;
     const upstream = this.upstream as Side;
     this.connected = true;
-    upstream.setTimeout(0);
-    upstream.removeListener('timeout', onConnectTimeout);
+    this.lastActive = performance.now();
     if (client.destroyed) return; // the close handler cuts the upstream
     if (this.#preamble) upstream.write(this.#preamble);
     this.#preamble = undefined;
@@ -169,11 +175,6 @@ export class Connection {
     upstream.on('drain', onUpstreamDrain);
     // a resolver that read a header may have paused the caller's stream explicitly
     client.resume();
-    const idle = this.owner.port.timeouts.idle;
-    if (idle > 0) {
-      client.setTimeout(idle);
-      client.on('timeout', onIdleTimeout);
-    }
   }
 
   sideEnded(side: Side): void {
@@ -186,11 +187,7 @@ export class Connection {
       this.endedFirst ??= 'upstream';
       this.client.end();
     }
-    if (this.#clientEnded && this.#upstreamEnded) {
-      clearTimeout(this.#halfCloseTimer);
-    } else if (this.#halfCloseTimer === undefined && this.owner.port.timeouts.half_close > 0) {
-      this.#halfCloseTimer = setTimeout(onHalfCloseTimeout, this.owner.port.timeouts.half_close, this);
-    }
+    if (this.halfClosedAt < 0) this.halfClosedAt = performance.now();
   }
 
   sideFailed(side: Side, err: NodeJS.ErrnoException): void {
@@ -215,6 +212,21 @@ export class Connection {
     if (this.#clientClosed && (this.upstream === undefined || this.#upstreamClosed)) this.#finish();
   }
 
+  /** The upstream did not become ready within `timeouts.connect`. */
+  connectTimedOut(): void {
+    this.upstreamErrorCode ??= 'ETIMEDOUT';
+    this.cutReason ??= 'upstream_error';
+    this.upstream?.destroy();
+    this.client.destroy();
+  }
+
+  /** No byte moved for `timeouts.idle`: nothing is in flight, so an orderly close is enough. */
+  idleTimedOut(): void {
+    this.cutReason ??= 'idle_timeout';
+    this.client.destroy();
+    this.upstream?.destroy();
+  }
+
   /**
    * The caller's socket took only part of a chunk from the read buffer and queued the rest
    * from it: no read may land in the buffer until that is out. An empty write queued behind
@@ -230,7 +242,6 @@ export class Connection {
   #finish(): void {
     if (this.#finished) return;
     this.#finished = true;
-    clearTimeout(this.#halfCloseTimer);
     // both sockets are closed: nothing reads into the buffer or writes from it any more
     if (this.#readBuffer && spareReadBuffers.length < maxSpareReadBuffers) spareReadBuffers.push(this.#readBuffer);
     this.#readBuffer = undefined;
@@ -254,12 +265,14 @@ function abort(socket: Socket): void {
 function onClientData(this: Side, chunk: Buffer): void {
   const conn = this[kConnection] as Connection;
   conn.bytesIn += chunk.length;
+  conn.lastActive = performance.now();
   if (!(conn.upstream as Side).write(chunk)) this.pause();
 }
 
 function onUpstreamData(this: Side, chunk: Buffer): void {
   const conn = this[kConnection] as Connection;
   conn.bytesOut += chunk.length;
+  conn.lastActive = performance.now();
   if (!conn.client.write(chunk)) this.pause();
 }
 
@@ -268,6 +281,7 @@ function onUpstreamRead(this: Side, nread: number, buffer: Uint8Array): boolean 
   const conn = this[kConnection] as Connection;
   const client = conn.client;
   conn.bytesOut += nread;
+  conn.lastActive = performance.now();
   if (client.writableLength > 0) {
     // the caller's queue is not empty: the chunk waits in it, so it gets a copy of its own
     client.write(Buffer.copyBytesFrom(buffer, 0, nread));
@@ -309,22 +323,4 @@ function onSideClose(this: Side): void {
   (this[kConnection] as Connection).sideClosed(this);
 }
 
-function onConnectTimeout(this: Side): void {
-  const conn = this[kConnection] as Connection;
-  conn.upstreamErrorCode ??= 'ETIMEDOUT';
-  conn.cutReason ??= 'upstream_error';
-  this.destroy();
-  conn.client.destroy();
-}
 
-function onIdleTimeout(this: Side): void {
-  const conn = this[kConnection] as Connection;
-  conn.cutReason ??= 'idle_timeout';
-  // nothing is in flight after an idle period: an orderly close is enough
-  conn.client.destroy();
-  conn.upstream?.destroy();
-}
-
-function onHalfCloseTimeout(conn: Connection): void {
-  conn.destroy('half_close_timeout');
-}

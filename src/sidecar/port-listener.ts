@@ -62,6 +62,9 @@ export class PortListener implements ConnectionOwner {
   #backoffTimer: NodeJS.Timeout | undefined;
   #resuming = false;
   #drainWaiters: (() => void)[] = [];
+  /** The timeout pass over open connections (see `#checkTimeouts`), running while any is open. */
+  #timeoutTimer: NodeJS.Timeout | undefined;
+  readonly #timeoutPeriodMs: number;
 
   constructor(options: PortListenerOptions) {
     const { port, metrics } = options;
@@ -75,6 +78,9 @@ export class PortListener implements ConnectionOwner {
     this.#log = options.logger.child({ port: port.name });
     this.#preambleV2 = port.upstream_proxy_protocol === 'v2';
     this.#decision = { now: 0, clockToleranceMs: options.clockToleranceMs, expiryGraceMs: port.expiry_grace, authorityReachable: true };
+    // a quarter of the shortest timeout, between 10 ms and 1 s: a timeout fires at most that late
+    const timeouts = [port.timeouts.connect, port.timeouts.idle, port.timeouts.half_close].filter((ms) => ms > 0);
+    this.#timeoutPeriodMs = Math.min(1_000, Math.max(10, Math.min(...timeouts, 4_000) / 4));
     this.#accounting = new PortAccounting({ port: port.name, metrics, logger: this.#log, clock: options.clock, onAccess: options.onAccess });
 
     // keep-alive is armed by the sweep, on connections that live long enough to need it
@@ -183,6 +189,25 @@ export class PortListener implements ConnectionOwner {
     }
   }
 
+  /**
+   * One pass over the open connections for the port's timeouts, instead of up to three timers
+   * per connection and a timer refresh per byte moved: `connect` (upstream not ready in time),
+   * `half_close` (one side ended that long ago), `idle` (no byte either way).
+   */
+  readonly #checkTimeouts = (): void => {
+    const now = performance.now();
+    const { connect, idle, half_close: halfClose } = this.port.timeouts;
+    for (const conn of this.connections) {
+      if (!conn.connected) {
+        if (connect > 0 && now - conn.openedAt >= connect) conn.connectTimedOut();
+      } else if (halfClose > 0 && conn.halfOpen && now - conn.halfClosedAt >= halfClose) {
+        conn.destroy('half_close_timeout');
+      } else if (idle > 0 && now - conn.lastActive >= idle) {
+        conn.idleTimedOut();
+      }
+    }
+  };
+
   #cut(lid: string, reason: CloseReason): number {
     let closed = 0;
     for (const conn of this.connections) {
@@ -242,6 +267,10 @@ export class PortListener implements ConnectionOwner {
     this.#accounting.admitted();
     const conn = new Connection(this, nextConnectionId(), stream, result.identity, result.origin, lid, expMs, now);
     this.connections.add(conn);
+    if (this.#timeoutTimer === undefined) {
+      this.#timeoutTimer = setInterval(this.#checkTimeouts, this.#timeoutPeriodMs);
+      this.#timeoutTimer.unref();
+    }
     let preamble = result.head;
     if (this.#preambleV2) {
       const header = encodeProxyV2Header(result.origin, { address: socket.localAddress ?? '', port: socket.localPort ?? 0 });
@@ -258,6 +287,10 @@ export class PortListener implements ConnectionOwner {
   connectionClosed(conn: Connection): void {
     this.connections.delete(conn);
     this.#accounting.closed(conn);
+    if (this.connections.size === 0) {
+      clearInterval(this.#timeoutTimer);
+      this.#timeoutTimer = undefined;
+    }
     if (this.connections.size === 0 && this.#drainWaiters.length > 0) {
       const waiters = this.#drainWaiters;
       this.#drainWaiters = [];
