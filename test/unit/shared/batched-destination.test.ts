@@ -34,6 +34,9 @@ describe('batchedDestination', () => {
     for (const line of lines.slice(20)) destination.write(line);
     await waitFor(() => read().length >= 64 * 2, { what: 'the next batch' });
     expect(lines.join('').startsWith(read())).toBe(true);
+    // all out before the descriptor is closed (and its number reused by the next test)
+    await new Promise<void>((resolve) => destination.flush(() => resolve()));
+    expect(read()).toBe(lines.join(''));
   });
 });
 
