@@ -41,7 +41,6 @@ it.each([
   });
   const h = await startSidecar(testConfig([{ name: 'api', upstream: upstream.address }]));
   const client = await connectTo(h.address('api'));
-  client.setRecvBufferSize?.(16 * 1024);
   const received = await hashSlowly(client);
   expect(received).toEqual({ hash: await sent, bytes: size });
   client.end();
