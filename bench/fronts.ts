@@ -1,9 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { startProgram, startScript, type BenchProcess } from './child.ts';
 import type { BenchPki } from './pki.ts';
+import { freePort } from '../test/helpers/ports.ts';
+
+export { freePort };
 
 /** The upstream ports every front forwards to. */
 export interface UpstreamPorts {
@@ -111,13 +114,6 @@ export async function stunnelFront({ upstreams, workDir, pki }: FrontContext): P
   return { name: 'stunnel', ports: { tls: port }, process };
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 export function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {

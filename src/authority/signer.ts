@@ -1,25 +1,15 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { PortwardenError } from '../shared/errors.ts';
+import type { LicensePayload } from '../shared/license-claims.ts';
 import type { StoreTx } from './store/store.ts';
+
+export type { LicensePayload };
 
 /** The JOSE `typ` of a portwarden license; sidecars pin it. */
 export const licenseTyp = 'portwarden-license+jwt';
 /** The `aud` of every license. */
 export const licenseAudience = 'portwarden-sidecar';
-
-/** The claims the authority decides; `iss` and `aud` are added by the signer. Times in seconds. */
-export interface LicensePayload {
-  sub: string;
-  jti: string;
-  lid: string;
-  iat: number;
-  nbf: number;
-  exp: number;
-  port: { number: number; protocol: 'tcp' | 'udp' };
-  allow: string[];
-  env?: string;
-}
 
 /**
  * Signs licenses with the store's active Ed25519 key. Reading the active key inside the

@@ -30,3 +30,8 @@ export function outputFormat(value: string | undefined): 'table' | 'json' {
   if (value === 'json') return 'json';
   throw new PortwardenError('usage', `--format must be "table" or "json", not "${value}"`);
 }
+
+/** For commands that take options only: a positional argument is a usage error. */
+export function expectNoArguments(positionals: string[]): void {
+  if (positionals.length > 0) throw new PortwardenError('usage', `unexpected argument "${positionals[0]}"`);
+}

@@ -1,17 +1,6 @@
-/** The claims of a portwarden license, as the contract fixes them. Times are seconds. */
-export interface LicenseClaims {
-  iss: string;
-  sub: string; // <service>/<port-name>
-  aud: string | string[];
-  jti: string; // this token
-  lid: string; // the license, the same across renewals
-  iat: number;
-  nbf: number;
-  exp: number;
-  port: { number: number; protocol: 'tcp' | 'udp' };
-  allow: string[];
-  env?: string;
-}
+import type { LicenseClaims } from '../shared/license-claims.ts';
+
+export type { LicenseClaims };
 
 /**
  * A license as the per-connection decision reads it: verified once on arrival, with the allow

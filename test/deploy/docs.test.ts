@@ -11,6 +11,7 @@ import { authoritySchema } from '../../src/shared/config/authority-schema.ts';
 import { sidecarSchema } from '../../src/shared/config/sidecar-schema.ts';
 import { createSidecarMetrics } from '../../src/sidecar/metrics.ts';
 import { schemaKeys } from './schema-keys.ts';
+import { headingAnchors } from '../helpers/markdown.ts';
 
 /**
  * The operator guide in docs/ is kept in step with the code: every configuration key with its
@@ -132,7 +133,7 @@ describe('the operator guide', () => {
         const exists = await stat(resolved).then(() => true, () => false);
         if (!exists) broken.push(`${file}: ${target}`);
         else if (anchor && resolved.endsWith('.md')) {
-          const headings = [...(await readFile(resolved, 'utf8')).matchAll(/^#{1,6}\s+(.+)$/gm)].map((m) => githubAnchor(m[1] ?? ''));
+          const headings = headingAnchors(await readFile(resolved, 'utf8'));
           if (!headings.includes(anchor)) broken.push(`${file}: ${target}`);
         }
       }
@@ -144,12 +145,3 @@ describe('the operator guide', () => {
     expect(Object.keys(docs)).toEqual(expect.arrayContaining(['concepts.md', 'configuration.md', 'metrics.md', 'runbook.md', 'deploy.md']));
   });
 });
-
-/** The anchor GitHub gives a Markdown heading. */
-function githubAnchor(heading: string): string {
-  return heading
-    .trim()
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
-    .replace(/\s/g, '-');
-}

@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import { createAuthorityMetrics } from '../../src/authority/metrics.ts';
 import { createSidecarMetrics } from '../../src/sidecar/metrics.ts';
 import { httpOverTcp, startUp } from './up.ts';
+import { headingAnchors } from '../helpers/markdown.ts';
 
 /**
  * The alert rules and the Grafana dashboard: checked by promtool (syntax, and unit tests
@@ -157,7 +158,7 @@ describe('alert rules', () => {
 
   it('link runbook sections that exist', async () => {
     const runbook = await readFile('docs/runbook.md', 'utf8');
-    const anchors = new Set([...runbook.matchAll(/^#{1,6}\s+(.+)$/gm)].map((m) => githubAnchor(m[1] ?? '')));
+    const anchors = new Set(headingAnchors(runbook));
     const links = rules.flatMap((rule) => [...(rule.annotations?.description ?? '').matchAll(/docs\/runbook\.md#([a-z0-9-]+)/g)].map((m) => ({ alert: rule.alert, anchor: m[1] ?? '' })));
     expect(links.length).toBeGreaterThan(5);
     expect(links.filter((link) => !anchors.has(link.anchor))).toEqual([]);
@@ -295,13 +296,4 @@ function promtoolCheckMetrics(tool: string, text: string): Promise<string[]> {
     });
     child.stdin.end(text);
   });
-}
-
-/** The anchor GitHub gives a Markdown heading. */
-function githubAnchor(heading: string): string {
-  return heading
-    .trim()
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
-    .replace(/\s/g, '-');
 }

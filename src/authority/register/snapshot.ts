@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { portRange, rangeSchema } from '../../shared/config/authority-schema.ts';
-import { ConfigError, parseConfigText } from '../../shared/config/load.ts';
+import { parseConfigText, readConfigText } from '../../shared/config/load.ts';
 import { duration } from '../../shared/config/schema-parts.ts';
 import { formatDuration } from '../../shared/duration.ts';
 import type { Clock } from '../../shared/clock.ts';
@@ -67,14 +66,7 @@ export function parseSnapshot(text: string, file: string): RegisterSnapshot {
 
 /** Reads and parses a snapshot file; an unreadable file is a `config_unreadable` ConfigError. */
 export async function readSnapshot(file: string): Promise<RegisterSnapshot> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (cause) {
-    const reason = (cause as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new ConfigError('config_unreadable', [{ file, line: 0, key: '', message: `cannot read file (${reason})` }], { cause });
-  }
-  return parseSnapshot(text, file);
+  return parseSnapshot(await readConfigText(file), file);
 }
 
 function comparePorts(a: PortRecord, b: PortRecord): number {

@@ -1,6 +1,5 @@
 import type { AuditView } from '../../authority/audit.ts';
-import { PortwardenError } from '../../shared/errors.ts';
-import { apiOptions, outputFormat, parseCommandArgs } from '../args.ts';
+import { apiOptions, outputFormat, parseCommandArgs, expectNoArguments } from '../args.ts';
 import { withApiClient } from '../api-client.ts';
 import type { Command } from '../command.ts';
 import { printJson, printTable } from '../output.ts';
@@ -35,7 +34,7 @@ export const auditCommand: Command = {
       return 0;
     }
     const format = outputFormat(values.format);
-    if (positionals.length > 0) throw new PortwardenError('usage', `unexpected argument "${positionals[0]}"`);
+    expectNoArguments(positionals);
     const { entries } = await withApiClient(ctx.env, values.authority, (client) =>
       client.get<{ entries: AuditView[] }>('/v1/audit', {
         since: values.since,

@@ -3,9 +3,8 @@ import type { DestinationStream } from 'pino';
 import { Authority } from '../../authority/authority.ts';
 import { authoritySchema } from '../../shared/config/authority-schema.ts';
 import { loadConfigFile, parseConfigText } from '../../shared/config/load.ts';
-import { PortwardenError } from '../../shared/errors.ts';
 import { createLogger } from '../../shared/logger.ts';
-import { commonOptions, parseCommandArgs } from '../args.ts';
+import { commonOptions, parseCommandArgs, expectNoArguments } from '../args.ts';
 import type { Command } from '../command.ts';
 
 const usage = `Usage: portwarden authority [--config FILE]
@@ -27,7 +26,7 @@ export const authorityCommand: Command = {
       ctx.stdout.write(`${usage}\n`);
       return 0;
     }
-    if (positionals.length > 0) throw new PortwardenError('usage', `unexpected argument "${positionals[0]}"`);
+    expectNoArguments(positionals);
     const config = values.config
       ? await loadConfigFile(values.config, authoritySchema, ctx.env)
       : parseConfigText('', '(defaults)', authoritySchema, ctx.env);

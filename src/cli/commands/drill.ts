@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { DrillReport, DrillView } from '../../authority/drill-view.ts';
 import { formatDuration, isDuration, parseDuration } from '../../shared/duration.ts';
 import { isPortwardenError, PortwardenError } from '../../shared/errors.ts';
-import { apiOptions, outputFormat, parseCommandArgs } from '../args.ts';
+import { apiOptions, outputFormat, parseCommandArgs, expectNoArguments } from '../args.ts';
 import { splitSubcommand, withApiClient, type ApiClient } from '../api-client.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { printJson, printTable } from '../output.ts';
@@ -88,7 +88,7 @@ async function start(ctx: CommandContext, kind: Kind, argv: string[]): Promise<n
   });
   if (values.help) return help(ctx);
   const format = outputFormat(values.format);
-  if (positionals.length > 0) throw new PortwardenError('usage', `unexpected argument "${positionals[0]}"`);
+  expectNoArguments(positionals);
   if (values.service === undefined) throw new PortwardenError('usage', `--service is required\n\n${usage}`);
   if (values.port === undefined && kind !== 'outage') throw new PortwardenError('usage', `--port is required for a ${kind} drill`);
   if (values.for === undefined) throw new PortwardenError('usage', '--for is required (the window: 30s, 5m, 1h)');
@@ -162,7 +162,7 @@ async function list(ctx: CommandContext, argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, { ...apiOptions, service: { type: 'string' }, active: { type: 'boolean' } });
   if (values.help) return help(ctx);
   const format = outputFormat(values.format);
-  if (positionals.length > 0) throw new PortwardenError('usage', `unexpected argument "${positionals[0]}"`);
+  expectNoArguments(positionals);
   const answer = await withApiClient(ctx.env, values.authority, (client) =>
     client.get<{ drills: DrillView[] }>('/v1/drills', { service: values.service, state: values.active ? 'active' : undefined }),
   );

@@ -1,6 +1,6 @@
 import type { KeyView } from '../../authority/keys.ts';
 import { PortwardenError } from '../../shared/errors.ts';
-import { apiOptions, outputFormat, parseCommandArgs } from '../args.ts';
+import { apiOptions, outputFormat, parseCommandArgs, expectNoArguments } from '../args.ts';
 import { splitSubcommand, withApiClient } from '../api-client.ts';
 import type { Command } from '../command.ts';
 import { printJson, printTable } from '../output.ts';
@@ -31,7 +31,7 @@ export const keysCommand: Command = {
       return 0;
     }
     const format = outputFormat(values.format);
-    if (positionals.length > 0) throw new PortwardenError('usage', `unexpected argument "${positionals[0]}"`);
+    expectNoArguments(positionals);
     switch (sub) {
       case 'list': {
         const answer = await withApiClient(ctx.env, values.authority, (client) => client.get<{ keys: KeyView[] }>('/v1/keys'));

@@ -2,7 +2,7 @@ import type { Writable } from 'node:stream';
 import type { LicenseSnapshot } from '../../authority/licenses.ts';
 import type { LicenseView } from '../../authority/license-view.ts';
 import { PortwardenError } from '../../shared/errors.ts';
-import { apiOptions, outputFormat, parseCommandArgs } from '../args.ts';
+import { apiOptions, outputFormat, parseCommandArgs, expectNoArguments } from '../args.ts';
 import { splitSubcommand, withApiClient, type ApiClient } from '../api-client.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { printJson, printTable } from '../output.ts';
@@ -105,7 +105,7 @@ async function list(ctx: CommandContext, argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, { ...apiOptions, service: { type: 'string' }, all: { type: 'boolean' } });
   if (values.help) return help(ctx);
   const format = outputFormat(values.format);
-  if (positionals.length > 0) throw new PortwardenError('usage', `unexpected argument "${positionals[0]}"`);
+  expectNoArguments(positionals);
   const answer = await withApiClient(ctx.env, values.authority, (client) =>
     client.get<Partial<LicenseSnapshot> & { index: number; licenses: LicenseView[] }>('/v1/licenses', {
       service: values.service,

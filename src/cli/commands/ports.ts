@@ -5,7 +5,7 @@ import type { PortDetail } from '../../authority/register/port-view.ts';
 import type { RegisterSnapshotJson } from '../../authority/register/snapshot.ts';
 import { isDuration } from '../../shared/duration.ts';
 import { PortwardenError } from '../../shared/errors.ts';
-import { apiOptions, outputFormat, parseCommandArgs } from '../args.ts';
+import { apiOptions, outputFormat, parseCommandArgs, expectNoArguments } from '../args.ts';
 import { splitSubcommand, withApiClient, type ApiClient } from '../api-client.ts';
 import type { Command } from '../command.ts';
 import { printJson } from '../output.ts';
@@ -235,5 +235,5 @@ function portNumber(text: string | undefined, flag: string): number {
 }
 
 function noPositionals(positionals: string[]): void {
-  if (positionals.length > 0) throw new PortwardenError('usage', `unexpected argument "${positionals[0]}"`);
+  expectNoArguments(positionals);
 }

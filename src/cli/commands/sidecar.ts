@@ -12,7 +12,7 @@ import { sidecarOwnPorts } from '../../sidecar/inventory/own-ports.ts';
 import { createSidecarMetrics } from '../../sidecar/metrics.ts';
 import { Sidecar } from '../../sidecar/sidecar.ts';
 import { AccessTelemetry } from '../../sidecar/telemetry/telemetry.ts';
-import { commonOptions, parseCommandArgs } from '../args.ts';
+import { commonOptions, parseCommandArgs, expectNoArguments } from '../args.ts';
 import type { Command } from '../command.ts';
 
 const usage = `Usage: portwarden sidecar --config FILE
@@ -36,7 +36,7 @@ export const sidecarCommand: Command = {
       ctx.stdout.write(`${usage}\n`);
       return 0;
     }
-    if (positionals.length > 0) throw new PortwardenError('usage', `unexpected argument "${positionals[0]}"`);
+    expectNoArguments(positionals);
     const file = values.config;
     if (file === undefined) throw new PortwardenError('usage', `--config is required\n\n${usage}`);
 

@@ -1,6 +1,6 @@
 import type { TokenView } from '../../authority/tokens.ts';
 import { PortwardenError } from '../../shared/errors.ts';
-import { apiOptions, outputFormat, parseCommandArgs } from '../args.ts';
+import { apiOptions, outputFormat, parseCommandArgs, expectNoArguments } from '../args.ts';
 import { splitSubcommand, withApiClient } from '../api-client.ts';
 import type { Command } from '../command.ts';
 import { printJson, printTable } from '../output.ts';
@@ -46,7 +46,7 @@ export const tokensCommand: Command = {
     switch (sub) {
       case 'create': {
         only(['role', 'service', 'name']);
-        if (positionals.length > 0) throw new PortwardenError('usage', `unexpected argument "${positionals[0]}"`);
+        expectNoArguments(positionals);
         if (values.role !== 'admin' && values.role !== 'sidecar') throw new PortwardenError('usage', '--role must be admin or sidecar');
         if (values.role === 'sidecar' && values.service === undefined) throw new PortwardenError('usage', 'a sidecar token needs --service');
         const body = { role: values.role, service: values.service, name: values.name };
@@ -57,7 +57,7 @@ export const tokensCommand: Command = {
       }
       case 'list': {
         only([]);
-        if (positionals.length > 0) throw new PortwardenError('usage', `unexpected argument "${positionals[0]}"`);
+        expectNoArguments(positionals);
         const { tokens } = await withApiClient(ctx.env, values.authority, (client) => client.get<{ tokens: TokenView[] }>('/v1/tokens'));
         if (format === 'json') printJson(ctx.stdout, { tokens });
         else if (tokens.length === 0) ctx.stdout.write('no tokens\n');

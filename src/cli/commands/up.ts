@@ -10,7 +10,7 @@ import { authoritySchema } from '../../shared/config/authority-schema.ts';
 import { loadConfigFile, parseConfigText } from '../../shared/config/load.ts';
 import { PortwardenError } from '../../shared/errors.ts';
 import { createLogger } from '../../shared/logger.ts';
-import { commonOptions, parseCommandArgs } from '../args.ts';
+import { commonOptions, parseCommandArgs, expectNoArguments } from '../args.ts';
 import type { Command } from '../command.ts';
 import { sidecarCommand } from './sidecar.ts';
 
@@ -39,7 +39,7 @@ export const upCommand: Command = {
       ctx.stdout.write(`${usage}\n`);
       return 0;
     }
-    if (positionals.length > 0) throw new PortwardenError('usage', `unexpected argument "${positionals[0]}"`);
+    expectNoArguments(positionals);
     const listenPort = portOption(values.port ?? '8443', '--port');
     const adminPort = portOption(values['admin-port'] ?? '9901', '--admin-port');
     // the authority stays quiet unless asked; the sidecar's access log is the interesting part

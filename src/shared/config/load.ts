@@ -29,20 +29,23 @@ export function formatIssue(issue: ConfigIssue): string {
   return issue.key ? `${where}: ${issue.key}: ${issue.message}` : `${where}: ${issue.message}`;
 }
 
+/** A file's text; an unreadable file is a `config_unreadable` ConfigError naming the reason. */
+export async function readConfigText(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (cause) {
+    const reason = (cause as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigError('config_unreadable', [{ file, line: 0, key: '', message: `cannot read file (${reason})` }], { cause });
+  }
+}
+
 /** Reads, overrides from `PORTWARDEN_*` and validates a YAML file; throws ConfigError listing every problem. */
 export async function loadConfigFile<S extends z.ZodType>(
   file: string,
   schema: S,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<z.output<S>> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (cause) {
-    const reason = (cause as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new ConfigError('config_unreadable', [{ file, line: 0, key: '', message: `cannot read file (${reason})` }], { cause });
-  }
-  return parseConfigText(text, file, schema, env);
+  return parseConfigText(await readConfigText(file), file, schema, env);
 }
 
 /** Like loadConfigFile, for text already read. */
