@@ -16,12 +16,13 @@ async function get(port: number): Promise<string> {
   return body.text();
 }
 
-describe('portwarden up', () => {
+describe('npm start (portwarden up)', () => {
   it('goes from start to a licensed curl, then to a refused one after the printed revoke, and stops on SIGTERM', async () => {
     const dataDir = await tempDir();
     const [authorityPort, listenPort, adminPort] = [await freePort(), await freePort(), await freePort()];
-    const child = spawn(node, [bin, 'up', '--data', dataDir, '--port', String(listenPort), '--admin-port', String(adminPort)], {
-      env: { PATH: process.env.PATH ?? '', PORTWARDEN_LISTEN: `127.0.0.1:${authorityPort}` },
+    // the README's quick start, as a newcomer types it (only the ports and data dir moved)
+    const child = spawn('npm', ['start', '--', '--data', dataDir, '--port', String(listenPort), '--admin-port', String(adminPort)], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORTWARDEN_LISTEN: `127.0.0.1:${authorityPort}` },
     });
     onTestFinished(() => void child.kill('SIGKILL'));
     let stdout = '';
@@ -42,7 +43,11 @@ describe('portwarden up', () => {
     const { body } = await request(`http://127.0.0.1:${adminPort}/metrics`);
     expect(await body.text()).toMatch(/portwarden_connections_total\{port="http",decision="deny",reason="revoked"\} [1-9]/);
 
+    // npm's script execs portwarden, so a signal to `npm start` reaches it and nothing is left running
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
+    await waitFor(async () => (await get(listenPort).then(() => false, () => true)) && (await get(adminPort).then(() => false, () => true)), {
+      what: 'every listener of `npm start` to be gone',
+    });
   });
 });
