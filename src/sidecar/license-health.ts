@@ -35,6 +35,12 @@ export interface LicenseAssessment {
  * `ok` — otherwise.
  */
 export function assessLicense(license: CachedLicense | undefined, ctx: HealthContext): LicenseAssessment {
+  const assessment = assess(license, ctx);
+  if (license === undefined) return assessment;
+  return { ...assessment, status: { ...assessment.status, admitting: assessment.valid } };
+}
+
+function assess(license: CachedLicense | undefined, ctx: HealthContext): LicenseAssessment {
   if (license === undefined) return { status: { health: 'missing' }, valid: false };
   const base: PortLicenseStatus = {
     health: 'ok',

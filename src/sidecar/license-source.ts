@@ -18,6 +18,8 @@ export interface LicenseChange {
 /** What `/status` shows of a port's license. Times are ISO 8601. */
 export interface PortLicenseStatus {
   health: LicenseHealth;
+  /** Whether the license admits callers now (a `degraded` one may not: not valid yet); absent without a license. */
+  admitting?: boolean;
   lid?: string;
   jti?: string;
   expiresAt?: string;

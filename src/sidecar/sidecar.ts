@@ -1,5 +1,6 @@
 import { formatHostPort, type HostPort } from '../shared/address.ts';
 import { systemClock, type Clock } from '../shared/clock.ts';
+import { formatDuration } from '../shared/duration.ts';
 import { ConfigError, formatIssue, loadConfigFile } from '../shared/config/load.ts';
 import type { PortConfig, SidecarConfig } from '../shared/config/sidecar-schema.ts';
 import { PortwardenError } from '../shared/errors.ts';
@@ -365,9 +366,10 @@ export class Sidecar {
    * several numbers: on one of them at least, see `bestOf` in license-health.ts).
    */
   readiness(): Readiness {
-    const ports = [...this.#listeners.keys()].map((name) => ({ name, health: this.#licenses.status(name).health }));
+    const statuses = [...this.#listeners.keys()].map((name) => ({ name, status: this.#licenses.status(name) }));
+    const ports = statuses.map(({ name, status }) => ({ name, health: status.health }));
     if (this.#state !== 'running') return { ready: false, reason: this.#state === 'new' || this.#state === 'starting' ? 'starting' : 'shutting_down', ports };
-    const failing = ports.filter((port) => port.health !== 'ok' && port.health !== 'degraded');
+    const failing = statuses.filter(({ status }) => status.admitting !== true);
     if (failing.length === 0) return { ready: true, ports };
     return { ready: false, reason: `no license admits on ${failing.map((port) => port.name).join(', ')}`, ports };
   }
@@ -408,6 +410,9 @@ export class Sidecar {
           listen: boundAddress(first),
           upstream: formatHostPort(first.port.upstream),
           identity: first.port.identity.mode,
+          // how long past `exp` the port admits while the authority is unreachable
+          expiryGrace: formatDuration(first.port.expiry_grace),
+          onRevoke: first.port.on_revoke,
           accepting: listeners.every((listener) => listener.accepting),
           activeConnections,
           license: this.#licenses.status(name),

@@ -24,6 +24,11 @@ it('answers /livez, /healthz, /readyz and /status, and 404s unknown paths with a
     { name: 'api', health: 'ok' },
     { name: 'web', health: 'missing' },
   ]);
+  // a license that is not valid yet admits nobody: degraded, and still not ready
+  h.source.set('web', testLicense({ port: 'web', nbfOffsetMs: 3_600_000, ttlMs: 7_200_000 }));
+  const early = await get('/readyz');
+  expect(early.status).toBe(503);
+  expect(early.body).toMatchObject({ reason: 'no license admits on web', ports: [{ name: 'api', health: 'ok' }, { name: 'web', health: 'degraded' }] });
   h.source.set('web', testLicense({ port: 'web' }));
   expect((await get('/readyz')).status).toBe(200);
 
@@ -38,7 +43,9 @@ it('answers /livez, /healthz, /readyz and /status, and 404s unknown paths with a
       listen: `127.0.0.1:${h.address('api').port}`,
       upstream: upstream.address,
       activeConnections: 1,
-      license: expect.objectContaining({ health: 'ok', lid: 'lid-api' }),
+      expiryGrace: '0s',
+      onRevoke: 'close',
+      license: expect.objectContaining({ health: 'ok', admitting: true, lid: 'lid-api' }),
     }),
     expect.objectContaining({ name: 'web', activeConnections: 0 }),
   ]);
