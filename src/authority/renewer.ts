@@ -30,7 +30,7 @@ export interface RenewerOptions {
  * audit log, with the reason it was not renewed). It never lets a license lapse silently.
  *
  * A license is renewed when it is `renew: always`, or `renew: auto` and in use: a sidecar
- * reported an access to it since its current token was issued. The renew window opens
+ * reported an access to it within the last renew window's length (see `inUse`). The window opens
  * `renew_before` ahead of `exp`, or at half the TTL for TTLs shorter than twice that.
  */
 export class Renewer extends PeriodicSweep {
@@ -54,7 +54,7 @@ export class Renewer extends PeriodicSweep {
     const due = await store.read((tx) => tx.licenses.activeExpiringBy(now + policy.renew_before));
     for (const row of due) {
       if (row.exp <= now || now < renewAt(row, policy.renew_before) || this.stopped) continue;
-      if (!wantsRenewal(row)) continue;
+      if (!wantsRenewal(row, now, policy.renew_before)) continue;
       try {
         const view = await licenses.renew(systemActor, row.lid);
         metrics.renewals.inc({ result: 'renewed' });
@@ -65,10 +65,11 @@ export class Renewer extends PeriodicSweep {
       }
     }
 
-    const lapsed = await licenses.expireLapsed(systemActor, whyNotRenewed);
+    const why = (row: LicenseRow) => whyNotRenewed(row, policy.renew_before);
+    const lapsed = await licenses.expireLapsed(systemActor, why);
     for (const row of lapsed) {
       metrics.renewals.inc({ result: 'expired' });
-      logger.warn({ lid: row.lid, sub: `${row.service}/${row.portName}`, reason: whyNotRenewed(row) }, 'license expired');
+      logger.warn({ lid: row.lid, sub: `${row.service}/${row.portName}`, reason: why(row) }, 'license expired');
     }
     await store.transaction((tx) => tx.telemetry.pruneBatches(clock.now() - batchMemoryMs));
     await store.transaction((tx) => tx.access.pruneCallers(clock.now() - callerMemoryMs));
@@ -81,7 +82,7 @@ export async function observeLicenses(store: Store, clock: Clock, metrics: Autho
   const now = clock.now();
   const { counts, atRisk } = await store.read(async (tx) => ({
     counts: await tx.licenses.countByState(),
-    atRisk: (await tx.licenses.activeExpiringBy(now + renewBeforeMs)).filter((row) => now >= renewAt(row, renewBeforeMs) && !wantsRenewal(row)).length,
+    atRisk: (await tx.licenses.activeExpiringBy(now + renewBeforeMs)).filter((row) => now >= renewAt(row, renewBeforeMs) && !wantsRenewal(row, now, renewBeforeMs)).length,
   }));
   for (const [state, n] of Object.entries(counts)) metrics.licenses.set({ state }, n);
   metrics.licensesAtRisk.set(atRisk);
@@ -92,16 +93,30 @@ export function renewAt(row: LicenseRow, renewBeforeMs: number): number {
   return row.exp - Math.min(renewBeforeMs, Math.floor(row.ttlMs / 2));
 }
 
-/** True when the renewer should renew the license once its window opens. */
-export function wantsRenewal(row: LicenseRow): boolean {
+/**
+ * True when the renewer should renew the license once its window opens: `renew: always`, or
+ * `renew: auto` and in use. Never past `max_lifetime` or for `renew: never`.
+ */
+export function wantsRenewal(row: LicenseRow, now: number, renewBeforeMs: number): boolean {
   if (row.exp >= row.maxUntil || row.renew === 'never') return false;
-  return row.renew === 'always' || (row.lastAccessAt !== null && row.lastAccessAt >= row.iat);
+  return row.renew === 'always' || inUse(row, now, renewBeforeMs);
+}
+
+/**
+ * In use: a sidecar reported an access within the last renew window's length (`renew_before`,
+ * or half the TTL for short ones) and since the current token was issued. Judged at `now`, or
+ * at `exp` for a license that lapsed, so a license used only early in its life is not kept alive.
+ */
+export function inUse(row: LicenseRow, now: number, renewBeforeMs: number): boolean {
+  if (row.lastAccessAt === null) return false;
+  const window = row.exp - renewAt(row, renewBeforeMs);
+  return row.lastAccessAt >= Math.max(row.iat, Math.min(now, row.exp) - window);
 }
 
 /** The reason written into `license.expired`. */
-export function whyNotRenewed(row: LicenseRow): string {
+export function whyNotRenewed(row: LicenseRow, renewBeforeMs: number): string {
   if (row.exp >= row.maxUntil) return 'max_lifetime';
   if (row.renew === 'never') return 'renew_never';
-  if (row.renew === 'auto' && !(row.lastAccessAt !== null && row.lastAccessAt >= row.iat)) return 'not_in_use';
+  if (row.renew === 'auto' && !inUse(row, row.exp, renewBeforeMs)) return 'not_in_use';
   return 'not_renewed';
 }

@@ -8,28 +8,29 @@ it('renews `always` and in-use `auto` licenses before expiry, and audits every l
   const always = await issue('always', 'always');
   const used = await issue('used', 'auto');
   const idle = await issue('idle', 'auto');
+  const early = await issue('early', 'auto');
   const never = await issue('never', 'never');
   const sidecar = (await t.api('POST', '/v1/tokens', { body: { role: 'sidecar', service: 'payments' } })).body.token;
 
-  // the sidecar reports an access to `used` (denied connections do not count for `idle`)
-  t.clock.advance(20 * 60_000);
-  const at = new Date(t.clock.now()).toISOString();
-  const telemetry = await t.api('POST', '/v1/telemetry', {
-    token: sidecar,
-    body: {
-      batch_id: 'b-1',
-      service: 'payments',
-      sent_at: at,
-      records: [
-        { port: 'used', identity: 'spiffe://corp/ns/ops/sa/a', origin: '10.0.0.1:5000', count: 3, last_access: at, decision: 'allow', reason: null },
-        { port: 'idle', identity: 'spiffe://x', origin: '10.0.0.2:5000', count: 1, last_access: at, decision: 'deny', reason: 'identity_not_allowed' },
-      ],
-    },
-  });
-  // both records are kept (who was refused is telemetry too); only the admitted one marks `used` in use
-  expect(telemetry.body).toEqual({ batch_id: 'b-1', service: 'payments', applied: true, records: 2 });
+  const report = async (batch_id: string, records: object[]) => {
+    const at = new Date(t.clock.now()).toISOString();
+    const body = { batch_id, service: 'payments', sent_at: at, records: records.map((r) => ({ origin: '10.0.0.1:5000', count: 1, last_access: at, decision: 'allow', reason: null, ...r })) };
+    return (await t.api('POST', '/v1/telemetry', { token: sidecar, body })).body;
+  };
 
-  t.clock.advance(31 * 60_000); // 51 minutes in: inside the 10-minute renew window
+  // `early` is used 20 minutes in, and never again: not in use by the time its window opens
+  t.clock.advance(20 * 60_000);
+  expect(await report('b-0', [{ port: 'early', identity: 'spiffe://corp/ns/ops/sa/a' }])).toMatchObject({ applied: true, records: 1 });
+  // `used` is used 45 minutes in (denied connections do not count for `idle`)
+  t.clock.advance(25 * 60_000);
+  const telemetry = await report('b-1', [
+    { port: 'used', identity: 'spiffe://corp/ns/ops/sa/a', count: 3 },
+    { port: 'idle', identity: 'spiffe://x', origin: '10.0.0.2:5000', decision: 'deny', reason: 'identity_not_allowed' },
+  ]);
+  // both records are kept (who was refused is telemetry too); only the admitted one marks `used` in use
+  expect(telemetry).toEqual({ batch_id: 'b-1', service: 'payments', applied: true, records: 2 });
+
+  t.clock.advance(6 * 60_000); // 51 minutes in: inside the 10-minute renew window; `used` was accessed within its length, `early` was not
   const show = async (lid: string) => (await t.api('GET', `/v1/licenses/${lid}`)).body;
   await waitFor(async () => (await show(always.lid)).renewals === 1 && (await show(used.lid)).renewals === 1, { what: 'renewals' });
   const renewed = await show(always.lid);
@@ -37,9 +38,10 @@ it('renews `always` and in-use `auto` licenses before expiry, and audits every l
   expect(renewed.lid).toBe(always.lid);
   expect(Date.parse(renewed.expires_at)).toBe(Math.floor(t.clock.now() / 1000) * 1000 + 3_600_000);
   expect((await show(idle.lid)).renewals).toBe(0);
+  expect((await show(early.lid)).renewals).toBe(0);
   expect((await show(never.lid)).renewals).toBe(0);
   // the ones that will lapse are visible before they do
-  await waitFor(async () => ((await t.api('GET', '/metrics', { token: null })).body as string).includes('portwarden_authority_licenses_at_risk 2'), {
+  await waitFor(async () => ((await t.api('GET', '/metrics', { token: null })).body as string).includes('portwarden_authority_licenses_at_risk 3'), {
     what: 'the at-risk gauge',
   });
 
@@ -48,11 +50,12 @@ it('renews `always` and in-use `auto` licenses before expiry, and audits every l
   expect((await show(idle.lid)).state).toBe('expired');
   const expired = await waitFor(async () => {
     const entries = (await t.api('GET', '/v1/audit?action=license.expired')).body.entries;
-    return entries.length === 2 ? entries : undefined;
+    return entries.length === 3 ? entries : undefined;
   }, { what: 'the lapses to be audited' });
   expect(expired.map((e: { target: string; actor: string; after: { reason: string } }) => [e.target, e.actor, e.after.reason]).sort()).toEqual(
     [
       [`license/${idle.lid}`, 'system', 'not_in_use'],
+      [`license/${early.lid}`, 'system', 'not_in_use'],
       [`license/${never.lid}`, 'system', 'renew_never'],
     ].sort(),
   );
