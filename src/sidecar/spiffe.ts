@@ -1,71 +1,41 @@
 import type { X509Certificate } from 'node:crypto';
+import { DerError, uriSans } from './x509-san.ts';
 
-/** One subjectAltName entry: its type as Node prints it (`URI`, `DNS`, `IP Address`, ...) and its value. */
-export interface AltName {
-  type: string;
-  value: string;
+// SPIFFE ID rules (github.com/spiffe/spiffe standards/SPIFFE-ID.md §2, X509-SVID.md §3.1, §5.2):
+// scheme `spiffe`; a trust domain of [a-z0-9._-], at most 255 bytes, with no userinfo or port;
+// a leaf's path is non-root, its segments non-empty [A-Za-z0-9._-] and never `.` or `..`; no
+// query or fragment; at most 2048 bytes. The character sets leave no room for `@`, `:`, `?`,
+// `#`, `%` or whitespace, so what passes is also safe in logs, labels and license matching.
+const maxIdLength = 2048;
+const spiffeId = /^spiffe:\/\/[a-z0-9._-]{1,255}(?:\/[A-Za-z0-9._-]+)+$/;
+const dotSegment = /\/\.\.?(?:\/|$)/;
+
+/** True when `uri` is a SPIFFE ID that may name a workload (a leaf SVID's: it has a path). */
+export function isWorkloadSpiffeId(uri: string): boolean {
+  return uri.length <= maxIdLength && spiffeId.test(uri) && !dotSegment.test(uri);
 }
 
-// a JSON string literal, as Node quotes SAN values that hold `,`, `"`, `\` or control characters
-// (since the fix for CVE-2021-44532); the same pattern node's own lib/tls.js splits with
-// eslint-disable-next-line no-control-regex -- control characters are what a JSON string may not hold raw
-const jsonString = /^"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/;
-
 /**
- * Splits a certificate's `subjectAltName` text (`URI:spiffe://a, DNS:b`) into entries. Values
- * Node had to quote are JSON-decoded, so a value holding `, URI:` cannot pose as a second
- * entry. Returns undefined for text that is not well formed.
+ * The workload identity in the DER certificate `der`: its single URI SAN, when that is a SPIFFE
+ * ID (an X509-SVID has exactly one). No URI SAN, several, one that is not a SPIFFE ID, or DER
+ * that cannot be read give undefined — the decision then denies with `no_identity` rather than
+ * guessing which one counts.
  */
-export function parseAltNames(text: string): AltName[] | undefined {
-  const entries: AltName[] = [];
-  let token = '';
-  let offset = 0;
-  for (;;) {
-    const comma = text.indexOf(',', offset);
-    const quote = text.indexOf('"', offset);
-    if (quote !== -1 && (comma === -1 || quote < comma)) {
-      const match = jsonString.exec(text.slice(quote));
-      if (!match) return undefined;
-      token += text.slice(offset, quote) + (JSON.parse(match[0]) as string);
-      offset = quote + match[0].length;
-      continue;
-    }
-    const end = comma === -1 ? text.length : comma;
-    token += text.slice(offset, end);
-    const colon = token.indexOf(':');
-    if (colon <= 0) return undefined;
-    entries.push({ type: token.slice(0, colon), value: token.slice(colon + 1) });
-    if (comma === -1) return entries;
-    if (text[comma + 1] !== ' ') return undefined; // Node separates entries with ", "
-    token = '';
-    offset = comma + 2;
+export function identityFromDer(der: Uint8Array): string | undefined {
+  let uris: string[];
+  try {
+    uris = uriSans(der);
+  } catch (err) {
+    if (err instanceof DerError) return undefined;
+    throw err;
   }
+  const [uri] = uris;
+  return uris.length === 1 && uri !== undefined && isWorkloadSpiffeId(uri) ? uri : undefined;
 }
 
-/** Every URI SAN of `cert`, in order; undefined when the SAN text cannot be read. */
-export function uriSans(cert: X509Certificate): string[] | undefined {
-  const text = cert.subjectAltName;
-  if (text === undefined || text === '') return [];
-  return parseAltNames(text)
-    ?.filter((entry) => entry.type === 'URI')
-    .map((entry) => entry.value);
-}
-
-// an identity goes into logs, labels and license matching: no whitespace or control characters
-// eslint-disable-next-line no-control-regex -- refusing control characters is the point
-const printable = /^[^\s\u0000-\u001f\u007f]+$/;
-
-/**
- * The workload identity a certificate carries: its single URI SAN (a SPIFFE ID, as X509-SVIDs
- * have exactly one). None, several, or an unprintable one give undefined — the decision then
- * denies with `no_identity` rather than guessing which one counts.
- */
+/** The workload identity of `cert` (see identityFromDer); undefined without a certificate. */
 export function certificateIdentity(cert: X509Certificate | undefined): string | undefined {
-  if (!cert) return undefined;
-  const uris = uriSans(cert);
-  if (uris?.length !== 1) return undefined;
-  const [uri = ''] = uris;
-  return printable.test(uri) ? uri : undefined;
+  return cert ? identityFromDer(cert.raw) : undefined;
 }
 
 /**

@@ -39,7 +39,7 @@ export interface TlsMaterialOptions {
   clock?: Clock;
   /** Re-read when a file changes (default true); `reload()` works either way. */
   watch?: boolean;
-  /** Refuse a certificate without exactly one URI SAN: the workload's identity must be in it (outbound). */
+  /** Refuse a certificate without exactly one URI SAN that is a SPIFFE ID: the workload's identity must be in it (outbound). */
   requireIdentity?: boolean;
   /** Quiet time after a change before re-reading, so a cert and key written one after the other load together (default 100ms). */
   debounceMs?: number;
@@ -207,7 +207,7 @@ function build(options: TlsMaterialOptions, raw: Raw): TlsSnapshot {
   }
   const identity = leaf && certificateIdentity(leaf);
   if (leaf && identity === undefined && options.requireIdentity) {
-    issues.push(issue(options, 'cert', 'must carry exactly one URI SAN, this workload\'s SPIFFE ID'));
+    issues.push(issue(options, 'cert', 'must carry exactly one URI SAN, this workload\'s SPIFFE ID (spiffe://trust-domain/path)'));
   }
   if (issues.length > 0 || !leaf) throw new ConfigError('config_invalid', issues);
   const contextOptions: SecureContextOptions = { ca: raw.ca, cert: raw.cert, key: raw.key, minVersion: 'TLSv1.2' };

@@ -23,7 +23,8 @@ interface Pending {
 /**
  * Identity mode `mtls`: TLS (1.2 or later) is terminated here, the client must present a
  * certificate that chains to the configured CA, and the identity is that certificate's single
- * URI SAN (SPIFFE ID); none or several give `no_identity` at the decision.
+ * URI SAN, read from its DER, when it is a SPIFFE ID; none, several, or one that is not a SPIFFE
+ * ID give `no_identity` at the decision.
  *
  * Why a never-listening `tls.Server` fed with `emit('connection')` rather than a bare
  * `new tls.TLSSocket(socket, { isServer: true, rejectUnauthorized: true })`: a bare server-side

@@ -1,10 +1,9 @@
-import { X509Certificate } from 'node:crypto';
 import { isIP, type Socket } from 'node:net';
 import { connect, type ConnectionOptions, type PeerCertificate } from 'node:tls';
 import { isLoopbackHost, type HostPort } from '../../shared/address.ts';
 import { unmapIPv4 } from '../../shared/cidr.ts';
 import { ConfigError } from '../../shared/config/load.ts';
-import { certificateIdentity, identityMatches } from '../spiffe.ts';
+import { identityFromDer, identityMatches } from '../spiffe.ts';
 import type { TlsMaterial } from '../tls-material.ts';
 import { keepAliveInitialDelay, type UpstreamConnector } from '../upstream.ts';
 import type { IdentityResolver, InboundResult } from './identity.ts';
@@ -116,9 +115,9 @@ class OutboundConnector implements UpstreamConnector {
 
   /** Called by node once the chain verified against `ca`: the remote's SPIFFE ID must match `expect`. */
   #checkPeer(cert: PeerCertificate): Error | undefined {
-    const identity = cert.raw ? certificateIdentity(new X509Certificate(cert.raw)) : undefined;
+    const identity = cert.raw ? identityFromDer(cert.raw) : undefined;
     if (identity !== undefined && identityMatches(this.#expect, identity)) return undefined;
-    const got = identity ?? 'no single URI SAN';
+    const got = identity ?? 'no single SPIFFE ID';
     return Object.assign(new Error(`the remote sidecar presented ${got}; expected ${this.#expect}`), { code: spiffeMismatchCode });
   }
 }

@@ -23,6 +23,7 @@ beforeAll(async () => {
     ca.issue('good', { uris: ['spiffe://corp/ns/billing/sa/api'] }),
     ca.issue('two', { uris: ['spiffe://corp/ns/a/sa/x', 'spiffe://corp/ns/b/sa/y'] }),
     ca.issue('dnsonly', { dns: ['client.local'] }),
+    ca.issue('notspiffe', { uris: ['https://corp/ns/billing/sa/api'] }),
     ca.issue('expired', { uris: ['spiffe://corp/ns/billing/sa/old'], days: -1 }),
     other.issue('stranger', { uris: ['spiffe://corp/ns/billing/sa/api'] }),
   ]);
@@ -75,11 +76,12 @@ describe('MtlsIdentityResolver', () => {
     expect(results[0]).toMatchObject({ ok: true, identity: 'spiffe://corp/ns/billing/sa/api', origin: { address: '127.0.0.1' } });
   });
 
-  it('gives no identity for two URI SANs or none, leaving the refusal to the decision', async () => {
+  it('gives no identity for two URI SANs, none, or one that is not a SPIFFE ID, leaving the refusal to the decision', async () => {
     const { results, port } = await startResolver();
     expect(await call(port, leaves.two)).toBe('ok -');
     expect(await call(port, leaves.dnsonly)).toBe('ok -');
-    expect(results.map((result) => result.ok && result.identity)).toEqual([undefined, undefined]);
+    expect(await call(port, leaves.notspiffe)).toBe('ok -');
+    expect(results.map((result) => result.ok && result.identity)).toEqual([undefined, undefined, undefined]);
   });
 
   it('fails the handshake without a client certificate, with an expired one or one from another CA', async () => {
