@@ -13,9 +13,10 @@ export interface UpstreamPorts {
   http: number;
   echo: number;
   source: number;
+  sink: number;
 }
 
-/** What a load connects to: the three upstreams, and `tls` (mTLS terminated by the front, then the echo upstream). */
+/** What a load connects to: the four upstreams, and `tls` (mTLS terminated by the front, then the echo upstream). */
 export type Target = keyof UpstreamPorts | 'tls';
 
 /** A way in to the upstreams: its listen port per target it serves, and the process, if any. */
@@ -37,7 +38,7 @@ export interface FrontContext {
 export type FrontFactory = (ctx: FrontContext) => Promise<Front>;
 
 const here = import.meta.dirname;
-const plainTargets = ['http', 'echo', 'source'] as const;
+const plainTargets = ['http', 'echo', 'source', 'sink'] as const;
 
 export function directFront(upstreams: UpstreamPorts): Front {
   return { name: 'direct', ports: { ...upstreams } };
@@ -48,8 +49,8 @@ export async function pipeFront({ upstreams, pki }: FrontContext): Promise<Front
   const args = plainTargets.map((target) => String(upstreams[target]));
   const env = pki ? { PIPE_TLS_UPSTREAM: String(upstreams.echo), PIPE_TLS_CA: pki.ca, PIPE_TLS_CERT: pki.server.cert, PIPE_TLS_KEY: pki.server.key } : {};
   const child = await startScript<{ ports: number[]; tls?: number }>(join(here, 'fronts/pipe-proxy.ts'), args, env);
-  const [http = 0, echo = 0, source = 0] = child.info.ports;
-  return { name: 'node pipe', ports: { http, echo, source, tls: child.info.tls }, process: child };
+  const [http = 0, echo = 0, source = 0, sink = 0] = child.info.ports;
+  return { name: 'node pipe', ports: { http, echo, source, sink, tls: child.info.tls }, process: child };
 }
 
 /** True when `command` is on the PATH. */

@@ -19,7 +19,7 @@ import { httpKeepAlive } from './loads/http-keepalive.ts';
 import { httpLatency } from './loads/latency.ts';
 import { newConnections } from './loads/new-connections.ts';
 import { mtlsHandshakes } from './loads/mtls-handshakes.ts';
-import { bulkThroughput } from './loads/bulk.ts';
+import { bulkThroughput, bulkUpload } from './loads/bulk.ts';
 import { idleConnectionsRss } from './loads/idle-connections.ts';
 import { createBenchPki } from './pki.ts';
 import { median, ratio } from './stats.ts';
@@ -126,7 +126,10 @@ if (loads.has('mtls') && pki) {
   const certs = pki;
   results.push(['mTLS handshakes', 'conn/s', await interleaved('mTLS handshakes', 'tls', (port) => mtlsHandshakes(port, certs, seconds), 'handshake')]);
 }
-if (loads.has('bulk')) results.push(['bulk, 2 streams', 'MB/s', await interleaved('bulk', 'source', (port) => bulkThroughput(port), 'MB')]);
+if (loads.has('bulk')) {
+  results.push(['bulk download, 2 streams', 'MB/s', await interleaved('bulk download', 'source', (port) => bulkThroughput(port), 'MB')]);
+  results.push(['bulk upload, 2 streams', 'MB/s', await interleaved('bulk upload', 'sink', (port) => bulkUpload(port, bulkBytes), 'MB')]);
+}
 
 for (const front of fronts) await front.process?.close();
 await portwarden.close();

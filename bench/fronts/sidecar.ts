@@ -33,7 +33,7 @@ export function sidecarFront({ cpuProfDir, wrap = [] }: SidecarFrontOptions = {}
     const { token } = await api.call<{ token: string }>('POST', '/v1/tokens', { role: 'sidecar', service });
     const tokenFile = join(workDir, `${service}.token`);
     writeFileSync(tokenFile, token, { mode: 0o600 });
-    const targets: Target[] = pki ? ['http', 'echo', 'source', 'tls'] : ['http', 'echo', 'source'];
+    const targets: Target[] = pki ? ['http', 'echo', 'source', 'sink', 'tls'] : ['http', 'echo', 'source', 'sink'];
     const ports: Partial<Record<Target, number>> = {};
     for (const target of targets) {
       const number = (ports[target] = await freePort());

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 describe('bench smoke', () => {
   it('runs every load against every front and prints the tables', { timeout: 120_000 }, async () => {
     const { stdout } = await promisify(execFile)(process.execPath, ['bench/run.ts', '--smoke'], { maxBuffer: 1 << 20 });
-    for (const load of ['keep-alive HTTP', 'new connections', 'bulk, 2 streams']) {
+    for (const load of ['keep-alive HTTP', 'new connections', 'bulk download, 2 streams', 'bulk upload, 2 streams']) {
       for (const front of ['direct', 'node pipe', 'portwarden']) expect(stdout).toMatch(new RegExp(`\\| ${load} \\| ${front} \\| \\d+`));
     }
     // latency with sub-millisecond resolution, and RSS of fresh processes
