@@ -4,6 +4,8 @@ import type { LicenseChange } from './license-source.ts';
 
 /** Revoked lids remembered so a revoked license is never re-applied from a stale listing or cache. */
 const MAX_REVOKED = 100_000;
+/** Licenses whose latest token is remembered for the connections they admitted (`byLid`); the oldest arrivals go first. */
+const MAX_LIDS = 10_000;
 
 /** One license in force: its port, the listen number it serves, and the license. */
 export interface CacheEntry {
@@ -24,10 +26,14 @@ export interface CacheEntry {
  *
  * Only licenses for configured ports and numbers are offered (the verifier refuses the rest), so
  * the entries are bounded by the configuration.
+ *
+ * Besides, the latest token of every license offered, in force or not (`byLid`): the connections
+ * a license admitted live by it, not by whichever license holds their number now.
  */
 export class LicenseCache {
   readonly #byPort = new Map<string, Map<number, CachedLicense>>();
   readonly #revoked = new LRUCache<string, true>({ max: MAX_REVOKED });
+  readonly #latest = new LRUCache<string, CachedLicense>({ max: MAX_LIDS });
 
   get(portName: string, listenPort: number): CachedLicense | undefined {
     return this.#byPort.get(portName)?.get(listenPort);
@@ -37,9 +43,22 @@ export class LicenseCache {
     return this.#revoked.has(lid);
   }
 
+  /**
+   * The latest token offered for license `lid`, whether or not it holds a number (a renewal that
+   * loses its number to a license expiring later is still the renewal of the connections its
+   * lid admitted), marked revoked once the lid is. For the periodic pass over open connections.
+   */
+  byLid(lid: string): CachedLicense | undefined {
+    // peek: lookups from the pass leave the eviction order to arrivals
+    return this.#latest.peek(lid);
+  }
+
   /** Offers a verified license for a port's listen number; returns the change when it took that number's place. */
   offer(portName: string, listenPort: number, candidate: CachedLicense): LicenseChange | undefined {
-    if (candidate.revoked || this.#revoked.has(candidate.claims.lid)) return undefined;
+    const lid = candidate.claims.lid;
+    if (candidate.revoked || this.#revoked.has(lid)) return undefined;
+    const known = this.#latest.peek(lid);
+    if (known === undefined || wins(candidate, known)) this.#latest.set(lid, candidate);
     const current = this.get(portName, listenPort);
     if (current !== undefined && !current.revoked && !wins(candidate, current)) return undefined;
     return this.#set(portName, listenPort, current, candidate);
@@ -51,6 +70,8 @@ export class LicenseCache {
     for (const lid of lids) {
       if (!this.#revoked.has(lid)) fresh.add(lid);
       this.#revoked.set(lid, true);
+      const known = this.#latest.peek(lid);
+      if (known !== undefined && !known.revoked) this.#latest.set(lid, toCachedLicense(known.token, known.claims, true));
     }
     if (fresh.size === 0) return [];
     const changes: LicenseChange[] = [];

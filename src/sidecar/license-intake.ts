@@ -58,8 +58,8 @@ export class LicenseIntake {
 
   /**
    * Judges `tokens` against `target` and commits the outcome to the cache, calling `onCommit`
-   * with the changes in the same synchronous step, so `get` and the change events never
-   * disagree and a revocation plus its replacement land together.
+   * with the changes and the lids newly revoked in the same synchronous step, so `get` and the
+   * change events never disagree and a revocation plus its replacement land together.
    *
    * `revoked` lids are committed with the tokens: for a listing, before them (a replacement
    * takes the revoked license's place); for last-known-good (`fromCache`), after them (the file
@@ -73,16 +73,23 @@ export class LicenseIntake {
   async apply(
     tokens: readonly ListedToken[],
     target: VerifyTarget,
-    options: { fromCache: boolean; signal: AbortSignal; revoked?: readonly string[]; onCommit: (changes: LicenseChange[]) => void },
+    options: {
+      fromCache: boolean;
+      signal: AbortSignal;
+      revoked?: readonly string[];
+      onCommit: (changes: LicenseChange[], revoked: ReadonlySet<string>) => void;
+    },
   ): Promise<void> {
     const { cache } = this.#options;
     const { fromCache, signal, revoked = [], onCommit } = options;
     const skip = new Set(fromCache ? [] : revoked);
     const first = await this.#judge(tokens, target, { fromCache, skip, deferUnknownKid: !fromCache });
+    // a listing repeats revocations it already reported: only the new ones are announced
+    const fresh = new Set(revoked.filter((lid) => !cache.isRevoked(lid)));
     const changes = fromCache ? [] : cache.revoke(revoked);
     changes.push(...this.#commit(first, target.ports.keys()));
     if (fromCache) changes.push(...cache.revoke(revoked));
-    onCommit(changes);
+    onCommit(changes, fresh);
     if (first.deferred.length === 0) return;
 
     // the authority may have rotated keys: refetch once per cool-down, then judge those again
@@ -92,7 +99,7 @@ export class LicenseIntake {
     }
     if (refetched) this.#refused.clear();
     const second = await this.#judge(first.deferred, target, { fromCache, skip, deferUnknownKid: false });
-    onCommit(this.#commit(second, []));
+    onCommit(this.#commit(second, []), new Set());
   }
 
   async #judge(tokens: readonly ListedToken[], target: VerifyTarget, how: { fromCache: boolean; skip: ReadonlySet<string>; deferUnknownKid: boolean }): Promise<Judgement> {

@@ -45,6 +45,20 @@ export interface LicenseSource {
   /** Called after a port's license is replaced, revoked or removed. Returns an unsubscribe. */
   onChange(listener: (change: LicenseChange) => void): () => void;
   /**
+   * Called with the lids the authority has just revoked, whichever license holds their port now:
+   * a replacement may have taken a revoked license's place first (issue the new one, then revoke
+   * the old), and the connections the revoked one admitted still get `on_revoke`. Returns an
+   * unsubscribe. A source without it announces revocations only through `onChange`.
+   */
+  onRevoke?(listener: (lids: ReadonlySet<string>) => void): () => void;
+  /**
+   * The latest token of license `lid`, whether or not it is the one in force on its number (a
+   * renewal that lost the number to a license expiring later still extends the connections the
+   * lid admitted), with `revoked` set once the lid is. For the periodic pass over open
+   * connections; undefined for a lid the source does not know.
+   */
+  byLid?(lid: string): CachedLicense | undefined;
+  /**
    * The port's license health for `/status` and `/readyz`; with `listenPort`, that number's. A
    * port listening on several numbers reports the number that serves best (see `bestOf`).
    */
@@ -62,6 +76,8 @@ export function licensesForListen(source: LicenseSource, listenPort: number): Li
       return source.authorityReachable;
     },
     onChange: (listener) => source.onChange(listener),
+    onRevoke: (listener) => source.onRevoke?.(listener) ?? (() => undefined),
+    byLid: (lid) => source.byLid?.(lid),
     status: (portName) => source.status(portName, listenPort),
   };
 }

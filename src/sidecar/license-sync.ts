@@ -98,6 +98,7 @@ export class LicenseSync implements LicenseSource {
   readonly #cache = new LicenseCache();
   readonly #intake: LicenseIntake;
   readonly #listeners = new Set<(change: LicenseChange) => void>();
+  readonly #revokeListeners = new Set<(lids: ReadonlySet<string>) => void>();
   readonly #abort = new AbortController();
   #ports = new Map<string, TrackedPort>();
   #listing: { tokens: readonly ListedToken[]; fromCache: boolean } = { tokens: [], fromCache: true };
@@ -155,6 +156,15 @@ export class LicenseSync implements LicenseSource {
   onChange(listener: (change: LicenseChange) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  onRevoke(listener: (lids: ReadonlySet<string>) => void): () => void {
+    this.#revokeListeners.add(listener);
+    return () => this.#revokeListeners.delete(listener);
+  }
+
+  byLid(lid: string): CachedLicense | undefined {
+    return this.#cache.byLid(lid);
   }
 
   status(portName: string, listenPort?: number): PortLicenseStatus {
@@ -235,6 +245,7 @@ export class LicenseSync implements LicenseSource {
       await this.#lkg.close();
       await this.#client.close();
       this.#listeners.clear();
+      this.#revokeListeners.clear();
     })();
     return this.#closing;
   }
@@ -281,7 +292,7 @@ export class LicenseSync implements LicenseSource {
         fromCache: false,
         signal,
         revoked: listing.revoked,
-        onCommit: (changes) => this.#publish(changes, keysChanged || keysBefore !== this.#jwks.jwks),
+        onCommit: (changes, revoked) => this.#publish(changes, keysChanged || keysBefore !== this.#jwks.jwks, true, revoked),
       });
     });
     // an index that went backwards means the authority's state was reset: start over (Consul's rule)
@@ -325,8 +336,12 @@ export class LicenseSync implements LicenseSource {
     });
   }
 
-  /** Emits changes, updates their gauges, and writes last-known-good when anything changed. */
-  #publish(changes: LicenseChange[], keysChanged: boolean, persist = true): void {
+  /**
+   * Emits changes, updates their gauges, announces newly revoked lids (after the changes, so a
+   * listener already sees the port's new license), and writes last-known-good when anything
+   * changed.
+   */
+  #publish(changes: LicenseChange[], keysChanged: boolean, persist = true, revoked: ReadonlySet<string> = noLids): void {
     for (const change of netChanges(changes)) {
       const current = change.current;
       this.#logger.info(
@@ -342,7 +357,18 @@ export class LicenseSync implements LicenseSource {
         }
       }
     }
-    if (!persist || (changes.length === 0 && !keysChanged)) return;
+    if (revoked.size > 0) {
+      this.#logger.info({ lids: [...revoked] }, 'revocations received');
+      for (const listener of this.#revokeListeners) {
+        try {
+          listener(revoked);
+        } catch (err) {
+          this.#logger.error({ err }, 'revocation listener failed');
+        }
+      }
+    }
+    // a revoked lid that no longer held a number changes no entry, but the file keeps the revocation
+    if (!persist || (changes.length === 0 && revoked.size === 0 && !keysChanged)) return;
     const jwks = this.#jwks.jwks;
     if (jwks === undefined) return;
     void this.#lkg.save({
@@ -420,10 +446,13 @@ export class LicenseSync implements LicenseSource {
   }
 }
 
+const noLids: ReadonlySet<string> = new Set();
+
 /**
  * One change per port and listen number, from its first `previous` to its last `current`: a
- * listing that revokes the license in force and carries its replacement is one replacement, not
- * a revocation (which would make the proxy apply `on_revoke`) followed by a new license.
+ * listing that revokes the license in force and carries its replacement is one replacement for
+ * the gauges and the log, not a revoked port followed by a new license. The revocation itself
+ * still reaches `onRevoke`, so the connections the revoked license admitted get `on_revoke`.
  */
 function netChanges(changes: readonly LicenseChange[]): LicenseChange[] {
   const bySlot = new Map<string, LicenseChange>();

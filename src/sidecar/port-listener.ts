@@ -161,19 +161,35 @@ export class PortListener implements ConnectionOwner {
     return this.#closed;
   }
 
-  /** Applies `on_revoke` when the license that admitted open connections is revoked. */
+  /** Applies `on_revoke` when the license in force, which admitted open connections, is revoked. */
   licenseChanged(change: LicenseChange): void {
     const current = change.current;
-    if (!current?.revoked || this.port.on_revoke !== 'close') return;
-    const closed = this.#cut(current.claims.lid, 'revoked');
-    if (closed > 0) this.#log.info({ lid: current.claims.lid, closed }, 'license revoked: open connections closed');
+    if (current?.revoked) this.licensesRevoked(new Set([current.claims.lid]));
+  }
+
+  /**
+   * Applies `on_revoke` to the open connections admitted under any of `lids`, whichever license
+   * holds the port now (a replacement may have taken the revoked one's place first): `close`
+   * cuts them, `drain` lets them finish.
+   */
+  licensesRevoked(lids: ReadonlySet<string>): void {
+    if (this.port.on_revoke !== 'close') return;
+    let closed = 0;
+    for (const conn of this.connections) {
+      // already cut (by the change that revoked the license in force, say) is not closed again
+      if (conn.cutReason !== undefined || !lids.has(conn.lid)) continue;
+      conn.destroy('revoked');
+      closed++;
+    }
+    if (closed > 0) this.#log.info({ lids: [...lids], closed }, 'license revoked: open connections closed');
   }
 
   /**
    * Periodic pass: closes connections that outlived their license (`exp`, plus `expiry_grace`
-   * while the authority is unreachable; renewals under the same `lid` extend it) or whose
-   * revocation was missed, adds the bytes moved since the last pass to the counters, and arms
-   * TCP keep-alive on connections that outlived a pass.
+   * while the authority is unreachable; renewals under the same `lid` extend it, also one that
+   * is not in force because another license for the port expires later) or whose revocation
+   * was missed, adds the bytes moved since the last pass to the counters, and arms TCP
+   * keep-alive on connections that outlived a pass.
    */
   sweep(now: number): void {
     const license = this.#licenses.get(this.name);
@@ -183,9 +199,10 @@ export class PortListener implements ConnectionOwner {
       this.#accounting.flushBytes(conn);
       if (!conn.keepAliveArmed) conn.armKeepAlive();
       if (!enforce) continue;
-      const current = license !== undefined && license.claims.lid === conn.lid ? license : undefined;
-      if (current?.revoked) conn.destroy('revoked');
-      else if (now >= (current?.expMs ?? conn.expMs) + grace) conn.destroy('expired');
+      // the license in force is its own latest token; another lid's is looked up once per pass
+      const own = license !== undefined && license.claims.lid === conn.lid ? license : this.#licenses.byLid?.(conn.lid);
+      if (own?.revoked) conn.destroy('revoked');
+      else if (now >= (own?.expMs ?? conn.expMs) + grace) conn.destroy('expired');
     }
   }
 
@@ -207,16 +224,6 @@ export class PortListener implements ConnectionOwner {
       }
     }
   };
-
-  #cut(lid: string, reason: CloseReason): number {
-    let closed = 0;
-    for (const conn of this.connections) {
-      if (conn.lid !== lid) continue;
-      conn.destroy(reason);
-      closed++;
-    }
-    return closed;
-  }
 
   readonly #onConnection = (socket: Socket): void => {
     this.#backoffMs = 0;

@@ -75,6 +75,7 @@ export class Sidecar {
   #admin: AdminServer | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
+  #unsubscribeRevoke: (() => void) | undefined;
   #started: Promise<void> | undefined;
   #reloads: Promise<unknown> = Promise.resolve();
   #closed: Promise<boolean> | undefined;
@@ -141,6 +142,10 @@ export class Sidecar {
       for (const listener of this.#listenersNamed(change.portName)) {
         if (change.listenPort === undefined || change.listenPort === listener.port.listen.port) listener.licenseChanged(change);
       }
+    });
+    // a revoked lid is unique to one license: every listener cuts whatever it admitted under it
+    this.#unsubscribeRevoke = this.#licenses.onRevoke?.((lids) => {
+      for (const listener of [...this.#allActive(), ...this.#draining]) listener.licensesRevoked(lids);
     });
     this.#sweepTimer = setInterval(() => this.#sweep(), this.#sweepIntervalMs);
     this.#sweepTimer.unref();
@@ -443,6 +448,7 @@ export class Sidecar {
     this.#state = 'closing';
     await this.#reloads;
     this.#unsubscribe?.();
+    this.#unsubscribeRevoke?.();
     clearInterval(this.#sweepTimer);
     const all = [...this.#allActive(), ...this.#draining];
     for (const listener of all) listener.stopAccepting();

@@ -49,6 +49,25 @@ describe('LicenseCache', () => {
     expect(cache.get('api', 8443)).toMatchObject({ revoked: false, claims: { lid: 'b' } });
   });
 
+  it('keeps the latest token of every license, in force or not, for the connections it admitted', () => {
+    const cache = new LicenseCache();
+    cache.offer('api', 8443, license('a', 'a1', t0, t0 + 200));
+    cache.offer('api', 8443, license('b', 'b1', t0, t0 + 900));
+    // the renewal of a loses the number to b, which expires later, but it is still a's latest token
+    expect(cache.offer('api', 8443, license('a', 'a2', t0 + 100, t0 + 300))).toBeUndefined();
+    expect(cache.get('api', 8443)?.claims.lid).toBe('b');
+    expect(cache.byLid('a')?.claims.jti).toBe('a2');
+    expect(cache.offer('api', 8443, license('a', 'a1', t0, t0 + 200))).toBeUndefined();
+    expect(cache.byLid('a')?.claims.jti).toBe('a2');
+    expect(cache.byLid('b')?.claims.jti).toBe('b1');
+    expect(cache.byLid('unknown')).toBeUndefined();
+
+    // revoking a, which holds no number: no change for the port, but a is known revoked
+    expect(cache.revoke(['a'])).toEqual([]);
+    expect(cache.byLid('a')).toMatchObject({ revoked: true, claims: { jti: 'a2' } });
+    expect(cache.get('api', 8443)).toMatchObject({ revoked: false, claims: { lid: 'b' } });
+  });
+
   it('removes a port with a change event', () => {
     const cache = new LicenseCache();
     cache.offer('api', 8443, license('a', 'a1', t0, t0 + 200));

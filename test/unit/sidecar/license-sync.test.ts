@@ -107,13 +107,15 @@ describe('LicenseSync', () => {
     expect(authority.jwksFetches).toBe(3);
   });
 
-  it('announces a revocation that comes with a replacement as one replacement, so on_revoke does not fire', async () => {
+  it('announces a revocation that comes with a replacement as one replacement for the port, and the revoked lid to onRevoke so on_revoke fires', async () => {
     const { authority, harness } = await setup();
     const old = await authority.issue({ service: SERVICE, port: 'api', number: 8443, ttlMs: 7_200_000 });
     const sync = await harness.start();
     await waitFor(() => sync.get('api')?.claims.lid === old.lid, { what: 'the first license' });
     const changes: LicenseChange[] = [];
     sync.onChange((change) => changes.push(change));
+    const revoked: string[][] = [];
+    sync.onRevoke((lids) => revoked.push([...lids]));
 
     // a new allow list: issue the new license (it expires sooner, so the old one stays in force), then revoke the old
     const replacement = await authority.issue({ service: SERVICE, port: 'api', number: 8443, ttlMs: 3_600_000, allow: ['spiffe://corp/ns/new/*'] });
@@ -122,6 +124,32 @@ describe('LicenseSync', () => {
     expect(changes.map((change) => [change.previous?.claims.lid, change.current?.claims.lid, change.current?.revoked])).toEqual([
       [old.lid, replacement.lid, false],
     ]);
+    expect(revoked).toEqual([[old.lid]]);
+    expect(sync.byLid(old.lid)).toMatchObject({ revoked: true, claims: { jti: old.jti } });
+  });
+
+  it('announces the revocation of a license its replacement already displaced, though the port does not change', async () => {
+    const { authority, harness } = await setup();
+    const old = await authority.issue({ service: SERVICE, port: 'api', number: 8443, ttlMs: 3_600_000 });
+    const sync = await harness.start();
+    await waitFor(() => sync.get('api')?.claims.lid === old.lid, { what: 'the first license' });
+    const revoked: string[][] = [];
+    sync.onRevoke((lids) => revoked.push([...lids]));
+
+    // the replacement expires later: it takes the port's place on arrival, before the old one is revoked
+    const replacement = await authority.issue({ service: SERVICE, port: 'api', number: 8443, ttlMs: 7_200_000, allow: ['spiffe://corp/ns/new/*'] });
+    await waitFor(() => sync.get('api')?.claims.lid === replacement.lid, { what: 'the replacement' });
+    const changes: LicenseChange[] = [];
+    sync.onChange((change) => changes.push(change));
+    authority.revoke(old.lid);
+    await waitFor(() => revoked.length > 0, { what: 'the revocation' });
+    expect(revoked).toEqual([[old.lid]]);
+    expect(changes).toEqual([]);
+    expect(sync.get('api')).toMatchObject({ revoked: false, claims: { lid: replacement.lid } });
+    expect(sync.byLid(old.lid)?.revoked).toBe(true);
+    // the cache keeps the revocation, so a restart never takes the old license back
+    const file = join(harness.authority.cache_dir, `licenses-${SERVICE}.json`);
+    await waitFor(async () => (JSON.parse(await readFile(file, 'utf8').catch(() => '{}')) as { revoked?: string[] }).revoked?.includes(old.lid), { what: 'the cache to hold the revocation' });
   });
 
   it('holds one license per listen number of a port, revokes them one by one, and judges the port by the number that serves', async () => {
