@@ -1,4 +1,5 @@
 import { formatHostPort } from '../shared/address.ts';
+import { unmapIPv4 } from '../shared/cidr.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { AccessHook, AccessRecord } from './access-record.ts';
@@ -97,10 +98,14 @@ export class PortAccounting {
     });
   }
 
-  /** The identity step closed the connection before any decision. */
-  handshakeFailed(failure: HandshakeFailure, detail: string | undefined): void {
+  /**
+   * The identity step closed the connection before any decision. Logged at info like every
+   * refused connection, so an operator sees who failed and why (expired or unknown-CA
+   * certificate, bad PROXY header) without turning on debug.
+   */
+  handshakeFailed(failure: HandshakeFailure, detail: string | undefined, origin: string | undefined): void {
     this.#metrics.handshakeFailuresTotal.inc({ port: this.#port, failure });
-    this.#log.debug({ failure, detail }, 'handshake failed');
+    this.#log.info({ failure, detail, origin: origin === undefined ? undefined : unmapIPv4(origin) }, 'handshake failed');
   }
 
   /** An admitted connection is over: bytes, duration, why it closed, and its record. */

@@ -248,7 +248,7 @@ export class PortListener implements ConnectionOwner {
 
   #admit(socket: Socket, result: InboundResult): void {
     if (!result.ok) {
-      this.#accounting.handshakeFailed(result.failure, result.detail);
+      this.#accounting.handshakeFailed(result.failure, result.detail, socket.remoteAddress);
       socket.destroy();
       return;
     }

@@ -65,6 +65,14 @@ it('admits an allowed SPIFFE ID, refuses another with identity_not_allowed, two 
     { decision: 'deny', reason: 'no_identity', identity: undefined },
   ]);
   await waitFor(async () => (await h.metric('portwarden_handshake_failures_total', { port: 'api', failure: 'tls_handshake_failed' })) === 3);
+  // each failure is logged at info with who and why, so an operator needs no debug level to see it
+  const failures = h.logs.filter((line) => line.msg === 'handshake failed');
+  expect(failures.map((line) => [line.failure, line.origin])).toEqual(Array(3).fill(['tls_handshake_failed', '127.0.0.1']));
+  expect(failures.map((line) => String(line.detail))).toEqual([
+    expect.stringMatching(/certificate/i), // none presented
+    expect.stringMatching(/expired/i),
+    expect.stringMatching(/unable.to.verify|unknown.ca|self.signed|issuer/i),
+  ]);
   expect(await h.metric('portwarden_connections_total', { port: 'api', decision: 'deny', reason: 'identity_not_allowed' })).toBe(1);
   expect(await h.metric('portwarden_connections_total', { port: 'api', decision: 'deny', reason: 'no_identity' })).toBe(1);
   expect(await h.metric('portwarden_tls_cert_expiry_timestamp_seconds', { port: 'api' })).toBeGreaterThan(Date.now() / 1000);
