@@ -20,7 +20,7 @@ export const inventoryReportSchema = z.looseObject({
   listeners: z
     .array(z.strictObject({ protocol: z.enum(['tcp', 'udp']), address: z.string().min(1).max(64), port: portNumber }))
     .max(20_000),
-  /** Its listen ports, their upstreams and its admin port; absent from older sidecars. */
+  /** Its listen ports and its admin port (older sidecars also sent their upstream ports). */
   sidecar_ports: z.array(portNumber).max(10_000).default([]),
 });
 
@@ -40,7 +40,7 @@ export interface UnregisteredListener {
  * The listeners of a snapshot that nothing accounts for. Left out: loopback listeners (no
  * other workload can reach them, so there is nothing to license; the sidecar's local
  * estimate leaves them out too), port 0, TCP ports the reporting sidecar fronts or runs
- * (listen, upstream, admin; it proxies TCP only), and (protocol, number)s in `registered`.
+ * (listen, admin; it proxies TCP only), and (protocol, number)s in `registered`.
  */
 export function unregisteredListeners(row: Pick<InventoryRow, 'listeners' | 'sidecarPorts'>, registered: ReadonlySet<string>): InventoryListenerRow[] {
   const own = new Set(row.sidecarPorts);

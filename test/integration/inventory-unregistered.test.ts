@@ -33,8 +33,10 @@ describe('inventory of listening sockets', () => {
     const tokenFile = join(dir, 'sidecar.token');
     await writeFile(tokenFile, (await authority.api('POST', '/v1/tokens', { body: { role: 'sidecar', service: 'payments' } })).body.token, { mode: 0o600 });
     const upstream = await startUpstream(echo);
+    // an app that binds its upstream port on every interface can be reached around the sidecar
+    const exposed = await listenInRange('0.0.0.0');
     // the sidecar itself listens on every interface: its own port must not be flagged
-    const config = testConfig([{ name: 'api', listen: '0.0.0.0:0', upstream: upstream.address }], {
+    const config = testConfig([{ name: 'api', listen: '0.0.0.0:0', upstream: upstream.address }, { name: 'web', listen: '127.0.0.1:0', upstream: `127.0.0.1:${exposed.port}` }], {
       authority: { url: authority.url, token_file: tokenFile },
       inventory: { interval: '100ms' },
     });
@@ -50,6 +52,8 @@ describe('inventory of listening sockets', () => {
     await waitFor(() => reporter.status()?.basis === 'authority' && flagged(stray.port), { what: 'the stray listener to be flagged' });
     expect(flagged(local.port)).toBe(false);
     expect(flagged(harness.address('api').port)).toBe(false);
+    expect(flagged(exposed.port)).toBe(true);
+    expect(flagged(Number(upstream.address.split(':')[1]))).toBe(false); // the upstream on loopback
     expect(await harness.metric('portwarden_unregistered_listeners')).toBeGreaterThanOrEqual(1);
 
     const unregistered = async () => (await authority.api('GET', '/v1/inventory/unregistered?service=payments')).body.unregistered as { port: number }[];

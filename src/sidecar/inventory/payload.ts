@@ -25,8 +25,8 @@ export const inventoryReportSchema = z.object({
   sent_at: z.iso.datetime(),
   listeners: z.array(inventoryListenerSchema),
   /**
-   * The TCP ports this sidecar accounts for (its listen ports, their upstreams, its admin
-   * port), so the authority leaves them out of its answer as `locallyUnfronted` does here.
+   * The TCP ports this sidecar accounts for (its listen ports and its admin port), so the
+   * authority leaves them out of its answer as `locallyUnfronted` does here.
    */
   sidecar_ports: z.array(z.number().int().min(1).max(65_535)),
 });
@@ -52,8 +52,8 @@ export function toInventoryReport(service: string, listeners: readonly Listener[
 /**
  * The local estimate used until the authority answers: listeners reachable from off the host
  * (not bound to loopback) that this sidecar does not front — any UDP socket (the sidecar
- * proxies TCP only) and any TCP port that is not one of the sidecar's own listen, upstream or
- * admin ports. It cannot see the register, so a port registered to something else counts here.
+ * proxies TCP only) and any TCP port that is not one of the sidecar's own listen or admin
+ * ports (an upstream reachable beyond loopback is a way around the sidecar). It cannot see the register, so a port registered to something else counts here.
  */
 export function locallyUnfronted(listeners: readonly InventoryListener[], ownPorts: ReadonlySet<number>): InventoryListener[] {
   return listeners.filter(
