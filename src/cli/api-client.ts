@@ -1,4 +1,5 @@
 import { Agent, request, type Dispatcher } from 'undici';
+import { readClientTls, type ClientTlsFiles, type ClientTlsPem } from '../shared/client-tls.ts';
 import { errorCodes, PortwardenError, type ErrorCode } from '../shared/errors.ts';
 
 /** Where the CLI reaches the authority when neither `--authority` nor `PORTWARDEN_AUTHORITY` says. */
@@ -11,18 +12,56 @@ export function authorityUrl(flag: string | undefined, env: NodeJS.ProcessEnv): 
   return url.replace(/\/+$/, '');
 }
 
+/** The API commands' options as parsed (`apiOptions`): `--authority` and the TLS files. */
+export interface ApiFlags {
+  authority?: string | undefined;
+  'authority-ca'?: string | undefined;
+  'authority-cert'?: string | undefined;
+  'authority-key'?: string | undefined;
+}
+
+const tlsSources = {
+  ca: { flag: 'authority-ca', env: 'PORTWARDEN_AUTHORITY_CA' },
+  cert: { flag: 'authority-cert', env: 'PORTWARDEN_AUTHORITY_CERT' },
+  key: { flag: 'authority-key', env: 'PORTWARDEN_AUTHORITY_KEY' },
+} as const;
+
+/**
+ * `--authority-ca`, `--authority-cert` and `--authority-key`, each else its variable
+ * (`PORTWARDEN_AUTHORITY_CA`, `_CERT`, `_KEY`): read and checked. A file that cannot be used, or
+ * a certificate without its key, is a `usage` error naming the flag or the variable.
+ */
+export async function authorityTls(flags: ApiFlags, env: NodeJS.ProcessEnv): Promise<ClientTlsPem> {
+  const files: ClientTlsFiles = {};
+  const names: Record<keyof ClientTlsFiles, string> = { ca: '', cert: '', key: '' };
+  for (const which of ['ca', 'cert', 'key'] as const) {
+    const { flag, env: variable } = tlsSources[which];
+    const fromFlag = flags[flag];
+    files[which] = fromFlag ?? (env[variable] || undefined);
+    names[which] = fromFlag === undefined && env[variable] ? `$${variable}` : `--${flag}`;
+  }
+  const { pem, problems } = await readClientTls(files);
+  if (problems.length > 0) {
+    const lines = problems.map((problem) => `${names[problem.which]}${problem.file ? ` ${problem.file}` : ''}: ${problem.message}`);
+    throw new PortwardenError('usage', lines.join('\n'));
+  }
+  return pem;
+}
+
 export interface ApiClientOptions {
   /** The `--authority` flag, if given. */
   authority?: string | undefined;
   /** Reads `PORTWARDEN_AUTHORITY` and `PORTWARDEN_TOKEN`. */
   env: NodeJS.ProcessEnv;
+  /** The CA to trust instead of the system's, and a client certificate (see `authorityTls`). */
+  tls?: ClientTlsPem;
   timeoutMs?: number;
 }
 
 /**
- * The CLI's client for the authority's JSON API, on its own undici Agent. An error answer
- * becomes a `PortwardenError` with the API's code (so exit codes follow the code); a network
- * failure is `authority_unreachable`.
+ * The CLI's client for the authority's JSON API, on its own undici Agent (with `tls`). An error
+ * answer becomes a `PortwardenError` with the API's code (so exit codes follow the code); a
+ * network or TLS failure is `authority_unreachable`.
  */
 export class ApiClient {
   readonly baseUrl: string;
@@ -35,7 +74,7 @@ export class ApiClient {
     this.baseUrl = authorityUrl(options.authority, options.env);
     this.#token = options.env.PORTWARDEN_TOKEN?.trim() || undefined;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
-    this.#agent = new Agent({ keepAliveTimeout: 1_000 });
+    this.#agent = new Agent({ keepAliveTimeout: 1_000, connect: options.tls ?? {} });
   }
 
   get<T>(path: string, query: Record<string, string | undefined> = {}): Promise<T> {
@@ -105,9 +144,16 @@ export function apiError(status: number, body: unknown): PortwardenError {
   return new PortwardenError('authority_bad_response', message);
 }
 
-/** Runs `fn` with a client for `--authority` (and the environment), closing it afterwards. */
-export async function withApiClient<T>(env: NodeJS.ProcessEnv, authority: string | undefined, fn: (client: ApiClient) => Promise<T>): Promise<T> {
-  const client = new ApiClient({ authority, env });
+/** A client for the API options (and the environment); the TLS files are read first. */
+export async function openApiClient(flags: ApiFlags, env: NodeJS.ProcessEnv): Promise<ApiClient> {
+  authorityUrl(flags.authority, env); // a bad URL is reported before any file is read
+  const tls = await authorityTls(flags, env);
+  return new ApiClient({ authority: flags.authority, env, tls });
+}
+
+/** Runs `fn` with a client for the API options (and the environment), closing it afterwards. */
+export async function withApiClient<T>(env: NodeJS.ProcessEnv, flags: ApiFlags, fn: (client: ApiClient) => Promise<T>): Promise<T> {
+  const client = await openApiClient(flags, env);
   try {
     return await fn(client);
   } finally {

@@ -13,7 +13,17 @@ export const commonOptions = {
 export const apiOptions = {
   ...commonOptions,
   authority: { type: 'string' },
+  'authority-ca': { type: 'string' },
+  'authority-cert': { type: 'string' },
+  'authority-key': { type: 'string' },
 } as const satisfies Options;
+
+/** The help lines of `apiOptions` (bar `--format` and `--help`), descriptions from column 23. */
+export const apiOptionsUsage = `  --authority URL     default $PORTWARDEN_AUTHORITY, then http://127.0.0.1:7400
+  --authority-ca FILE trust only this CA for an https authority ($PORTWARDEN_AUTHORITY_CA)
+  --authority-cert FILE, --authority-key FILE
+                      client certificate and key, for an authority that requires one
+                      ($PORTWARDEN_AUTHORITY_CERT, $PORTWARDEN_AUTHORITY_KEY)`;
 
 /** util.parseArgs, strict, with its errors turned into `usage` errors. */
 export function parseCommandArgs<O extends Options>(argv: string[], options: O) {

@@ -28,7 +28,9 @@ async function help(): Promise<string> {
     ...lines,
     '',
     'Every command takes --help. Commands that call the authority take --authority URL',
-    '(default $PORTWARDEN_AUTHORITY, then http://127.0.0.1:7400) and read $PORTWARDEN_TOKEN.',
+    '(default $PORTWARDEN_AUTHORITY, then http://127.0.0.1:7400) and read $PORTWARDEN_TOKEN;',
+    'for an https authority, --authority-ca FILE and, when it requires a client certificate,',
+    '--authority-cert FILE --authority-key FILE (or $PORTWARDEN_AUTHORITY_CA, _CERT, _KEY).',
     'Exit codes: 0 done, 1 a finding or a refusal, 2 bad input or usage.',
   ].join('\n');
 }

@@ -1,5 +1,5 @@
 import type { AuditView } from '../../authority/audit.ts';
-import { apiOptions, outputFormat, parseCommandArgs, expectNoArguments } from '../args.ts';
+import { apiOptions, apiOptionsUsage, outputFormat, parseCommandArgs, expectNoArguments } from '../args.ts';
 import { withApiClient } from '../api-client.ts';
 import type { Command } from '../command.ts';
 import { printJson, printTable } from '../output.ts';
@@ -12,7 +12,7 @@ or as a prefix when it ends in * (e.g. "license/*"). --format json includes the 
 and after state of each change.
 
 Options:
-  --authority URL     default $PORTWARDEN_AUTHORITY, then http://127.0.0.1:7400
+${apiOptionsUsage}
   --format table|json
   -h, --help
 The admin token is read from $PORTWARDEN_TOKEN. Exit 0 done, 1 refused, 2 bad input.`;
@@ -35,7 +35,7 @@ export const auditCommand: Command = {
     }
     const format = outputFormat(values.format);
     expectNoArguments(positionals);
-    const { entries } = await withApiClient(ctx.env, values.authority, (client) =>
+    const { entries } = await withApiClient(ctx.env, values, (client) =>
       client.get<{ entries: AuditView[] }>('/v1/audit', {
         since: values.since,
         actor: values.actor,

@@ -1,6 +1,6 @@
 import type { Command, CommandContext } from '../command.ts';
 import { apiOptions, outputFormat, parseCommandArgs } from '../args.ts';
-import { ApiClient } from '../api-client.ts';
+import { openApiClient, type ApiClient } from '../api-client.ts';
 import { printJson } from '../output.ts';
 import { defaultPolicy } from '../../authority/register/policy.ts';
 import { defaultEnv } from '../../authority/register/port-record.ts';
@@ -24,6 +24,10 @@ against the register and against each other, for CI.
   --authority URL  without --register or --offline, the register is read from the authority
                    (default $PORTWARDEN_AUTHORITY, then http://127.0.0.1:7400; the token is
                    read from $PORTWARDEN_TOKEN, any role)
+  --authority-ca FILE, --authority-cert FILE, --authority-key FILE
+                   for an https authority: the only CA to trust, and a client certificate
+                   with its key when it requires one (default $PORTWARDEN_AUTHORITY_CA,
+                   $PORTWARDEN_AUTHORITY_CERT, $PORTWARDEN_AUTHORITY_KEY)
   --service S      the service every input belongs to; by default a Kubernetes object's
                    app.kubernetes.io/name label, else its name; the compose service's name;
                    the sidecar's \`service\`
@@ -82,7 +86,7 @@ export const checkCommand: Command = {
     let source = values.register;
     let now = systemClock.now();
     if (values.register === undefined && !values.offline) {
-      const client = new ApiClient({ authority: values.authority, env: ctx.env });
+      const client = await openApiClient(values, ctx.env);
       source = client.baseUrl;
       const fetched = await fetchRegister(client);
       if (!fetched.ok) return report(ctx, format, { env, register: source, findings: [], files: [], notes: [], errors: [fetched.problem] });

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { DrillReport, DrillView } from '../../authority/drill-view.ts';
 import { formatDuration, isDuration, parseDuration } from '../../shared/duration.ts';
 import { isPortwardenError, PortwardenError } from '../../shared/errors.ts';
-import { apiOptions, outputFormat, parseCommandArgs, expectNoArguments } from '../args.ts';
+import { apiOptions, apiOptionsUsage, outputFormat, parseCommandArgs, expectNoArguments } from '../args.ts';
 import { splitSubcommand, withApiClient, type ApiClient } from '../api-client.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { printJson, printTable } from '../output.ts';
@@ -39,7 +39,7 @@ Subcommands:
 Options:
   --for DURATION      the window: 30s, 5m, 1h (1s to 24h)
   --no-wait           start it, print its id, and return
-  --authority URL     default $PORTWARDEN_AUTHORITY, then http://127.0.0.1:7400
+${apiOptionsUsage}
   --format table|json
   -h, --help
 The admin token is read from $PORTWARDEN_TOKEN. Exit 0 done, 1 refused, 2 bad input.`;
@@ -95,7 +95,7 @@ async function start(ctx: CommandContext, kind: Kind, argv: string[]): Promise<n
   if (!isDuration(values.for) || parseDuration(values.for) <= 0) throw new PortwardenError('usage', `--for must be a duration such as 30s, 5m or 1h, not "${values.for}"`);
   const body = { kind, service: values.service, ...(values.port === undefined ? {} : { port: values.port }), for: values.for };
 
-  return withApiClient(ctx.env, values.authority, async (client) => {
+  return withApiClient(ctx.env, values, async (client) => {
     const started = await client.post<DrillView>('/v1/drills', body);
     ctx.stderr.write(`${startedLine(started)}\n`);
     if (values['no-wait']) {
@@ -150,7 +150,7 @@ async function one(ctx: CommandContext, sub: 'status' | 'stop', argv: string[]):
   const [id, ...extra] = positionals;
   if (id === undefined || extra.length > 0) throw new PortwardenError('usage', `drill ${sub} takes one drill ID\n\n${usage}`);
   const path = `/v1/drills/${encodeURIComponent(id)}`;
-  const drill = await withApiClient(ctx.env, values.authority, (client) =>
+  const drill = await withApiClient(ctx.env, values, (client) =>
     sub === 'status' ? client.get<DrillView>(path) : client.post<DrillView>(`${path}/stop`),
   );
   if (format === 'json') printJson(ctx.stdout, drill);
@@ -163,7 +163,7 @@ async function list(ctx: CommandContext, argv: string[]): Promise<number> {
   if (values.help) return help(ctx);
   const format = outputFormat(values.format);
   expectNoArguments(positionals);
-  const answer = await withApiClient(ctx.env, values.authority, (client) =>
+  const answer = await withApiClient(ctx.env, values, (client) =>
     client.get<{ drills: DrillView[] }>('/v1/drills', { service: values.service, state: values.active ? 'active' : undefined }),
   );
   if (format === 'json') printJson(ctx.stdout, answer);

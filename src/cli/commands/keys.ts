@@ -1,6 +1,6 @@
 import type { KeyView } from '../../authority/keys.ts';
 import { PortwardenError } from '../../shared/errors.ts';
-import { apiOptions, outputFormat, parseCommandArgs, expectNoArguments } from '../args.ts';
+import { apiOptions, apiOptionsUsage, outputFormat, parseCommandArgs, expectNoArguments } from '../args.ts';
 import { splitSubcommand, withApiClient } from '../api-client.ts';
 import type { Command } from '../command.ts';
 import { printJson, printTable } from '../output.ts';
@@ -13,7 +13,7 @@ Subcommands:
                       last token it signed expires
 
 Options:
-  --authority URL     default $PORTWARDEN_AUTHORITY, then http://127.0.0.1:7400
+${apiOptionsUsage}
   --format table|json
   -h, --help
 The admin token is read from $PORTWARDEN_TOKEN. Exit 0 done, 1 refused, 2 bad input.`;
@@ -34,13 +34,13 @@ export const keysCommand: Command = {
     expectNoArguments(positionals);
     switch (sub) {
       case 'list': {
-        const answer = await withApiClient(ctx.env, values.authority, (client) => client.get<{ keys: KeyView[] }>('/v1/keys'));
+        const answer = await withApiClient(ctx.env, values, (client) => client.get<{ keys: KeyView[] }>('/v1/keys'));
         if (format === 'json') printJson(ctx.stdout, answer);
         else printTable(ctx.stdout, answer.keys, columns);
         return 0;
       }
       case 'rotate': {
-        const key = await withApiClient(ctx.env, values.authority, (client) => client.post<KeyView>('/v1/keys/rotate'));
+        const key = await withApiClient(ctx.env, values, (client) => client.post<KeyView>('/v1/keys/rotate'));
         if (format === 'json') printJson(ctx.stdout, key);
         else ctx.stdout.write(`signing with key ${key.kid}\n`);
         return 0;

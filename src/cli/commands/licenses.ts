@@ -2,7 +2,7 @@ import type { Writable } from 'node:stream';
 import type { LicenseSnapshot } from '../../authority/licenses.ts';
 import type { LicenseView } from '../../authority/license-view.ts';
 import { PortwardenError } from '../../shared/errors.ts';
-import { apiOptions, outputFormat, parseCommandArgs, expectNoArguments } from '../args.ts';
+import { apiOptions, apiOptionsUsage, outputFormat, parseCommandArgs, expectNoArguments } from '../args.ts';
 import { splitSubcommand, withApiClient, type ApiClient } from '../api-client.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { printJson, printTable } from '../output.ts';
@@ -27,7 +27,7 @@ with commas, or list several after it. Issuing for a service and port that alrea
 a license adds a second license (a new lid); revoke the old one when done.
 
 Options:
-  --authority URL     default $PORTWARDEN_AUTHORITY, then http://127.0.0.1:7400
+${apiOptionsUsage}
   --format table|json
   -h, --help
 The API token is read from $PORTWARDEN_TOKEN. Exit 0 done, 1 refused, 2 bad input.`;
@@ -96,7 +96,7 @@ async function issue(ctx: CommandContext, argv: string[]): Promise<number> {
     ...(values.env === undefined ? {} : { env: values.env }),
     ...(values.renew === undefined ? {} : { renew: values.renew }),
   };
-  const view = await withApiClient(ctx.env, values.authority, (client) => client.post<LicenseView>('/v1/licenses', body));
+  const view = await withApiClient(ctx.env, values, (client) => client.post<LicenseView>('/v1/licenses', body));
   printLicense(ctx.stdout, view, format);
   return 0;
 }
@@ -106,7 +106,7 @@ async function list(ctx: CommandContext, argv: string[]): Promise<number> {
   if (values.help) return help(ctx);
   const format = outputFormat(values.format);
   expectNoArguments(positionals);
-  const answer = await withApiClient(ctx.env, values.authority, (client) =>
+  const answer = await withApiClient(ctx.env, values, (client) =>
     client.get<Partial<LicenseSnapshot> & { index: number; licenses: LicenseView[] }>('/v1/licenses', {
       service: values.service,
       state: values.all ? 'all' : undefined,
@@ -129,7 +129,7 @@ async function one(ctx: CommandContext, sub: 'show' | 'renew' | 'revoke', argv: 
   if (lid === undefined || extra.length > 0) throw new PortwardenError('usage', `licenses ${sub} takes one LID\n\n${usage}`);
   if (values.reason !== undefined && sub !== 'revoke') throw new PortwardenError('usage', '--reason goes with revoke');
   const path = `/v1/licenses/${encodeURIComponent(lid)}`;
-  const view = await withApiClient(ctx.env, values.authority, (client: ApiClient) =>
+  const view = await withApiClient(ctx.env, values, (client: ApiClient) =>
     sub === 'show'
       ? client.get<LicenseView>(path)
       : client.post<LicenseView>(`${path}/${sub}`, sub === 'revoke' && values.reason !== undefined ? { reason: values.reason } : {}),

@@ -5,7 +5,7 @@ import type { PortDetail } from '../../authority/register/port-view.ts';
 import type { RegisterSnapshotJson } from '../../authority/register/snapshot.ts';
 import { isDuration } from '../../shared/duration.ts';
 import { PortwardenError } from '../../shared/errors.ts';
-import { apiOptions, outputFormat, parseCommandArgs, expectNoArguments } from '../args.ts';
+import { apiOptions, apiOptionsUsage, outputFormat, parseCommandArgs, expectNoArguments } from '../args.ts';
 import { splitSubcommand, withApiClient, type ApiClient } from '../api-client.ts';
 import type { Command } from '../command.ts';
 import { printJson } from '../output.ts';
@@ -40,7 +40,7 @@ PORT is a port id or service/name; with service/name, --env E (default "default"
 when both protocols are registered, --protocol.
 
 Options:
-  --authority URL     default $PORTWARDEN_AUTHORITY, then http://127.0.0.1:7400
+${apiOptionsUsage}
   --format table|json
   -h, --help
 The API token is read from $PORTWARDEN_TOKEN. Exit 0 done, 1 refused or conflict, 2 bad input.`;
@@ -103,7 +103,7 @@ export const portsCommand: Command = {
       if (values[flag] !== undefined && !allowed.includes(flag)) throw new PortwardenError('usage', `--${flag} does not go with ports ${sub}`);
     }
     const format = outputFormat(values.format);
-    const call = <T>(fn: (client: ApiClient) => Promise<T>) => withApiClient(ctx.env, values.authority, fn);
+    const call = <T>(fn: (client: ApiClient) => Promise<T>) => withApiClient(ctx.env, values, fn);
     switch (sub) {
       case 'request': {
         const body = requestBody(values, positionals);

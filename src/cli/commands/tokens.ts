@@ -1,6 +1,6 @@
 import type { TokenView } from '../../authority/tokens.ts';
 import { PortwardenError } from '../../shared/errors.ts';
-import { apiOptions, outputFormat, parseCommandArgs, expectNoArguments } from '../args.ts';
+import { apiOptions, apiOptionsUsage, outputFormat, parseCommandArgs, expectNoArguments } from '../args.ts';
 import { splitSubcommand, withApiClient } from '../api-client.ts';
 import type { Command } from '../command.ts';
 import { printJson, printTable } from '../output.ts';
@@ -17,7 +17,7 @@ A sidecar token is scoped to one service: it reads only that service's licenses 
 reports only its telemetry. Tokens are stored hashed.
 
 Options:
-  --authority URL     default $PORTWARDEN_AUTHORITY, then http://127.0.0.1:7400
+${apiOptionsUsage}
   --format table|json (create: json prints the token with its id)
   -h, --help
 The admin token is read from $PORTWARDEN_TOKEN. Exit 0 done, 1 refused, 2 bad input.`;
@@ -50,7 +50,7 @@ export const tokensCommand: Command = {
         if (values.role !== 'admin' && values.role !== 'sidecar') throw new PortwardenError('usage', '--role must be admin or sidecar');
         if (values.role === 'sidecar' && values.service === undefined) throw new PortwardenError('usage', 'a sidecar token needs --service');
         const body = { role: values.role, service: values.service, name: values.name };
-        const created = await withApiClient(ctx.env, values.authority, (client) => client.post<TokenView & { token: string }>('/v1/tokens', body));
+        const created = await withApiClient(ctx.env, values, (client) => client.post<TokenView & { token: string }>('/v1/tokens', body));
         if (format === 'json') printJson(ctx.stdout, created);
         else ctx.stdout.write(`${created.token}\n`);
         return 0;
@@ -58,7 +58,7 @@ export const tokensCommand: Command = {
       case 'list': {
         only([]);
         expectNoArguments(positionals);
-        const { tokens } = await withApiClient(ctx.env, values.authority, (client) => client.get<{ tokens: TokenView[] }>('/v1/tokens'));
+        const { tokens } = await withApiClient(ctx.env, values, (client) => client.get<{ tokens: TokenView[] }>('/v1/tokens'));
         if (format === 'json') printJson(ctx.stdout, { tokens });
         else if (tokens.length === 0) ctx.stdout.write('no tokens\n');
         else printTable(ctx.stdout, tokens, { id: 'ID', role: 'ROLE', service: 'SERVICE', name: 'NAME', created_at: 'CREATED', revoked_at: 'REVOKED' });
@@ -68,7 +68,7 @@ export const tokensCommand: Command = {
         only([]);
         const [id, ...extra] = positionals;
         if (id === undefined || extra.length > 0) throw new PortwardenError('usage', `tokens revoke takes one ID\n\n${usage}`);
-        const view = await withApiClient(ctx.env, values.authority, (client) => client.post<TokenView>(`/v1/tokens/${encodeURIComponent(id)}/revoke`));
+        const view = await withApiClient(ctx.env, values, (client) => client.post<TokenView>(`/v1/tokens/${encodeURIComponent(id)}/revoke`));
         if (format === 'json') printJson(ctx.stdout, view);
         else ctx.stdout.write(`token ${view.id} revoked\n`);
         return 0;
