@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
-import { Agent, request, type Dispatcher } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import { formatDuration } from '../shared/duration.ts';
 import { PortwardenError } from '../shared/errors.ts';
+import { ownTransport, sharedTransport, type AuthorityTls, type TransportHandle } from './authority-transport.ts';
 import { BearerToken } from './bearer-token.ts';
 
 /** One blocking-query answer: the service's current tokens and the lids revoked since the index asked for. */
@@ -29,31 +29,29 @@ export interface AuthorityClientOptions {
   /** `authority.url`; a path prefix is kept. */
   url: string;
   tokenFile: string;
-  /** `authority.ca`: a PEM file pinned as the only CA for https. */
-  ca?: string;
-  /** Injected for tests; the client then does not close it. */
+  /** `authority.ca`, `authority.cert`, `authority.key`: used when no `dispatcher` is given. */
+  tls?: AuthorityTls;
+  /** The sidecar's shared authority transport (see `AuthorityTransport`); the client then does not close it. */
   dispatcher?: Dispatcher;
 }
 
 /**
- * The sidecar's HTTP client for the authority's JWKS and blocking license query, on its own
- * undici Agent (with the pinned CA when set). Fails with `authority_unreachable` (network,
- * timeout, 5xx), `unauthenticated` (401, and the token file is re-read next time),
- * `forbidden` (403) or `authority_bad_response`; an abort by the caller's signal is rethrown.
+ * The sidecar's HTTP client for the authority's JWKS and blocking license query, on the shared
+ * authority transport (or, when none is given, on one of its own made from `tls`). Fails with
+ * `authority_unreachable` (network, TLS, timeout, 5xx), `unauthenticated` (401, and the token
+ * file is re-read next time), `forbidden` (403) or `authority_bad_response`; an abort by the
+ * caller's signal is rethrown.
  */
 export class AuthorityClient {
   readonly #base: URL;
   readonly #token: BearerToken;
-  readonly #ca: string | undefined;
-  readonly #injected: Dispatcher | undefined;
-  #agent: Promise<Dispatcher> | undefined;
+  readonly #transport: TransportHandle;
   #closed = false;
 
   constructor(options: AuthorityClientOptions) {
     this.#base = new URL(options.url.endsWith('/') ? options.url : `${options.url}/`);
     this.#token = new BearerToken(options.tokenFile);
-    this.#ca = options.ca;
-    this.#injected = options.dispatcher;
+    this.#transport = options.dispatcher === undefined ? ownTransport(options.tls ?? {}) : sharedTransport(options.dispatcher);
   }
 
   /** GET /.well-known/jwks.json; the parsed body, checked by the key store. */
@@ -71,29 +69,11 @@ export class AuthorityClient {
     return parsed.data;
   }
 
-  /** Closes the agent this client made (in-flight requests are aborted by their signals first). Idempotent. */
+  /** Closes the transport this client made, if it made one (in-flight requests are aborted by their signals first). Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const agent = this.#agent;
-    this.#agent = undefined;
-    if (agent && !this.#injected) await (await agent.catch(() => undefined))?.destroy();
-  }
-
-  #dispatcher(): Promise<Dispatcher> {
-    if (this.#injected) return Promise.resolve(this.#injected);
-    if (this.#agent === undefined) {
-      const agent = (async () => {
-        const ca = this.#ca === undefined ? undefined : await readCa(this.#ca);
-        return new Agent({ keepAliveTimeout: 60_000, connect: ca === undefined ? {} : { ca } });
-      })();
-      // a failed CA read is retried on the next round rather than cached
-      agent.catch(() => {
-        if (this.#agent === agent) this.#agent = undefined;
-      });
-      this.#agent = agent;
-    }
-    return this.#agent;
+    await this.#transport.close();
   }
 
   async #get(path: string, signal: AbortSignal, timeoutMs: number, token: string | undefined): Promise<unknown> {
@@ -101,7 +81,7 @@ export class AuthorityClient {
     const url = new URL(path, this.#base);
     let response: Dispatcher.ResponseData;
     try {
-      const dispatcher = await this.#dispatcher();
+      const dispatcher = await this.#transport.dispatcher();
       response = await request(url, {
         dispatcher,
         method: 'GET',
@@ -131,14 +111,6 @@ export class AuthorityClient {
     if (response.statusCode === 403) throw new PortwardenError('forbidden', `authority forbids this request: ${message}`);
     if (response.statusCode >= 500) throw new PortwardenError('authority_unreachable', `authority failed: ${message}`);
     throw new PortwardenError('authority_bad_response', `${url.pathname} answered ${response.statusCode}: ${message}`);
-  }
-}
-
-async function readCa(file: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (cause) {
-    throw new PortwardenError('config_invalid', `authority.ca: cannot read ${file} (${describe(cause)})`, { cause });
   }
 }
 

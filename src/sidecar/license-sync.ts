@@ -59,7 +59,10 @@ export interface LicenseSyncOptions {
   logger: Logger;
   metrics: SidecarMetrics;
   clock?: Clock;
-  /** For tests: an undici dispatcher to use instead of the sync's own Agent. */
+  /**
+   * The sidecar's shared authority transport (`AuthorityTransport.dispatcher`), left open on
+   * close; without it the sync makes its own from `authority.ca`/`cert`/`key`.
+   */
   dispatcher?: Dispatcher;
   /** Back-off between failed rounds: from `floorMs` (250ms) doubling up to `ceilingMs` (`authority.refresh`). */
   backoff?: { floorMs?: number; ceilingMs?: number };
@@ -125,7 +128,7 @@ export class LicenseSync implements LicenseSource {
     this.#ceilingMs = Math.max(options.backoff?.ceilingMs ?? this.#refreshMs, this.#floorMs);
     this.#healthIntervalMs = options.healthIntervalMs ?? 1_000;
     this.#random = options.random ?? Math.random;
-    this.#client = new AuthorityClient({ url: authority.url, tokenFile: authority.token_file, ca: authority.ca, dispatcher: options.dispatcher });
+    this.#client = new AuthorityClient({ url: authority.url, tokenFile: authority.token_file, tls: authority, dispatcher: options.dispatcher });
     this.#jwks = new JwksStore({
       fetchJwks: (signal) => this.#client.fetchJwks(signal),
       clock: this.#clock,

@@ -4,6 +4,7 @@ import { systemClock } from '../../shared/clock.ts';
 import { loadConfigFile } from '../../shared/config/load.ts';
 import { PortwardenError } from '../../shared/errors.ts';
 import { createLogger, type Logger } from '../../shared/logger.ts';
+import { AuthorityTransport } from '../../sidecar/authority-transport.ts';
 import { safeSidecarSchema } from '../../sidecar/config-safety.ts';
 import { ConfigWatcher } from '../../sidecar/config-watcher.ts';
 import { LicenseSync, syncPortsFromConfig } from '../../sidecar/license-sync.ts';
@@ -47,8 +48,18 @@ export const sidecarCommand: Command = {
     const logger = createLogger({ level: config.log.level, destination, batch: true });
     const metrics = createSidecarMetrics(new Registry());
     const clock = systemClock;
-    const sync = new LicenseSync({ service: config.service, authority: config.authority, ports: syncPortsFromConfig(config.ports), clock, logger, metrics });
-    const telemetry = new AccessTelemetry({ config, metrics, logger, clock });
+    // one pool for everything sent to the authority (sync, JWKS, telemetry, inventory), with
+    // authority.ca and the client certificate; bad files refuse the start (exit 2), naming the key
+    let transport: AuthorityTransport;
+    try {
+      transport = await AuthorityTransport.open(config.authority);
+    } catch (err) {
+      await flush(logger);
+      throw err;
+    }
+    const { dispatcher } = transport;
+    const sync = new LicenseSync({ service: config.service, authority: config.authority, ports: syncPortsFromConfig(config.ports), clock, logger, metrics, dispatcher });
+    const telemetry = new AccessTelemetry({ config, metrics, logger, clock, dispatcher });
     const sidecar = new Sidecar({ config, logger, metrics, clock, licenseSource: sync, onAccess: telemetry.onAccess });
     try {
       await sync.start();
@@ -57,15 +68,25 @@ export const sidecarCommand: Command = {
     } catch (err) {
       await sidecar.close({ deadlineMs: 0 });
       await Promise.allSettled([telemetry.close(), sync.close()]);
+      await transport.close();
       await flush(logger);
       throw err;
     }
 
     // every inventory.interval: this namespace's listening sockets to the authority; own ports read each round (reloads, port 0)
-    const inventory = new InventoryReporter({ config, metrics, logger, clock, ownPorts: () => sidecarOwnPorts(sidecar) });
+    const inventory = new InventoryReporter({ config, metrics, logger, clock, dispatcher, ownPorts: () => sidecarOwnPorts(sidecar) });
     inventory.start();
 
-    const watcher = new ConfigWatcher({ file, logger, onChange: () => sidecar.reloadFile(file, ctx.env) });
+    const reload = async () => {
+      try {
+        await sidecar.reloadFile(file, ctx.env);
+      } finally {
+        // the transport keeps the material it was made with: say so when the files moved on
+        const changed = await transport.changedFiles();
+        if (changed.length > 0) logger.warn({ keys: changed }, 'authority TLS files changed; they take effect at the next start');
+      }
+    };
+    const watcher = new ConfigWatcher({ file, logger, onChange: reload });
     await watcher.start();
     const onHangup = () => {
       logger.info({ file }, 'SIGHUP: reloading the configuration');
@@ -87,6 +108,7 @@ export const sidecarCommand: Command = {
     // the last connections' records are in the final telemetry batch
     await telemetry.close();
     await sync.close();
+    await transport.close();
     await flush(logger);
     return deadlineFired ? 1 : 0;
   },

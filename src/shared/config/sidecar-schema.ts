@@ -73,6 +73,8 @@ export const sidecarSchema = z
         cache_dir: filePath.default('./data/cache'), // last-known-good licenses and JWKS
         clock_tolerance: duration('30s'), // allowed skew on exp/nbf, bounded
         ca: filePath.optional(), // pin the authority's CA for https
+        cert: filePath.optional(), // client certificate, for an authority that requires one (tls.client_ca) ...
+        key: filePath.optional(), // ... and its key: both or neither
       })
       .prefault({}),
     admin: z.strictObject({ listen: hostPortWithDefault('127.0.0.1:9901') }).prefault({}),
@@ -92,6 +94,9 @@ export const sidecarSchema = z
     ports: z.array(portSchema).min(1, 'must configure at least one port'),
   })
   .superRefine((config, ctx) => {
+    const { cert, key } = config.authority;
+    if (cert !== undefined && key === undefined) ctx.addIssue({ code: 'custom', path: ['authority', 'key'], message: 'required with authority.cert: the client certificate needs its key' });
+    if (key !== undefined && cert === undefined) ctx.addIssue({ code: 'custom', path: ['authority', 'cert'], message: 'required with authority.key: the key needs its client certificate' });
     const names = new Map<string, number>();
     const listens = new Map<string, string>();
     config.ports.forEach((port, index) => {

@@ -26,7 +26,7 @@ export interface InventoryReporterOptions {
   /** The sidecar's own listen, upstream and admin ports, read each round (port 0 binds, reloads). */
   ownPorts: () => Iterable<number>;
   clock?: Clock;
-  /** The authority connection pool to share (pinned CA); one is made when absent. */
+  /** The sidecar's shared authority transport (`AuthorityTransport.dispatcher`); one is made from `config.authority` when absent. */
   dispatcher?: Dispatcher;
   /** Where listeners come from; `/proc/net` by default. */
   read?: () => Promise<Listener[]>;
@@ -60,6 +60,7 @@ export class InventoryReporter {
       baseUrl: options.config.authority.url,
       tokenFile: options.config.authority.token_file,
       dispatcher: options.dispatcher,
+      tls: options.config.authority,
     });
   }
 
@@ -93,7 +94,7 @@ export class InventoryReporter {
     return this.#status;
   }
 
-  /** Stops reporting, cuts a request in flight and releases the pool. Idempotent. */
+  /** Stops reporting, cuts a request in flight and releases its transport if it made one. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#timer);

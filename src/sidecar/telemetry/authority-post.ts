@@ -1,5 +1,6 @@
-import { Agent, request, type Dispatcher } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { errorCodes, PortwardenError, type ErrorCode } from '../../shared/errors.ts';
+import { ownTransport, sharedTransport, type AuthorityTls, type TransportHandle } from '../authority-transport.ts';
 import { BearerToken } from '../bearer-token.ts';
 
 /**
@@ -20,8 +21,10 @@ export interface AuthorityPosterOptions {
   baseUrl: string;
   /** `authority.token_file`; re-read when it changes or after a 401, so a rotated token is picked up. */
   tokenFile: string;
-  /** Shared with the license sync when given (pinned CA, pool); else one is made and closed here. */
+  /** The sidecar's shared authority transport, left open on close; without it one is made from `tls` and closed here. */
   dispatcher?: Dispatcher;
+  /** `authority.ca`, `authority.cert`, `authority.key`: used when no `dispatcher` is given. */
+  tls?: AuthorityTls;
   /** Per attempt: headers and body each. */
   timeoutMs?: number;
 }
@@ -30,22 +33,23 @@ export interface AuthorityPosterOptions {
 export class AuthorityPoster {
   readonly #options: AuthorityPosterOptions;
   readonly #token: BearerToken;
-  readonly #dispatcher: Dispatcher;
-  readonly #ownsDispatcher: boolean;
+  readonly #transport: TransportHandle;
   #closing: Promise<void> | undefined;
 
   constructor(options: AuthorityPosterOptions) {
     this.#options = options;
     this.#token = new BearerToken(options.tokenFile);
-    this.#ownsDispatcher = options.dispatcher === undefined;
-    this.#dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 4_000 });
+    this.#transport = options.dispatcher === undefined ? ownTransport(options.tls ?? {}) : sharedTransport(options.dispatcher);
   }
 
   /** POSTs `body` (JSON text) to `path` under the authority URL. Never throws. */
   async post(path: string, body: string, signal?: AbortSignal): Promise<PostResult> {
     let token: string;
+    let dispatcher: Dispatcher;
     try {
       token = await this.#token.get();
+      // an unreadable authority.ca/cert/key of a transport of its own is read again next time
+      dispatcher = await this.#transport.dispatcher();
     } catch (err) {
       return { outcome: 'retry', error: err as PortwardenError };
     }
@@ -54,7 +58,7 @@ export class AuthorityPoster {
     try {
       const response = await request(url, {
         method: 'POST',
-        dispatcher: this.#dispatcher,
+        dispatcher,
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body,
         headersTimeout: timeout,
@@ -73,9 +77,9 @@ export class AuthorityPoster {
     }
   }
 
-  /** Closes the connection pool if this poster made it. Idempotent. */
+  /** Closes the transport if this poster made it. Idempotent. */
   close(): Promise<void> {
-    this.#closing ??= this.#ownsDispatcher ? this.#dispatcher.close() : Promise.resolve();
+    this.#closing ??= this.#transport.close();
     return this.#closing;
   }
 }

@@ -15,7 +15,7 @@ export interface AccessTelemetryOptions {
   metrics: SidecarMetrics;
   logger: Logger;
   clock?: Clock;
-  /** The authority connection pool to share (pinned CA); one is made when absent. */
+  /** The sidecar's shared authority transport (`AuthorityTransport.dispatcher`); one is made from `config.authority` when absent. */
   dispatcher?: Dispatcher;
   /** How long `close` may spend delivering the last batches before spooling them. */
   closeTimeoutMs?: number;
@@ -42,7 +42,7 @@ export class AccessTelemetry {
     const { telemetry } = config;
     this.#table = new AccessTable({ maxEntries: telemetry.max_entries, dropped: metrics.telemetryDroppedTotal });
     this.#lastAccess = new LastAccessMetric({ gauge: metrics.lastAccess, maxSeries: telemetry.max_identities });
-    this.#poster = new AuthorityPoster({ baseUrl: config.authority.url, tokenFile: config.authority.token_file, dispatcher });
+    this.#poster = new AuthorityPoster({ baseUrl: config.authority.url, tokenFile: config.authority.token_file, dispatcher, tls: config.authority });
     const spool = new Spool({
       dir: telemetry.spool_dir,
       maxBytes: telemetry.spool_max_bytes,
@@ -80,7 +80,7 @@ export class AccessTelemetry {
     return this.#reporter.flush();
   }
 
-  /** Reports one last time (spooling what cannot go) and releases the connection pool. Idempotent. */
+  /** Reports one last time (spooling what cannot go) and releases its transport if it made one. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.#reporter.close();

@@ -47,6 +47,17 @@ describe('config loading', () => {
     ]);
   });
 
+  it('takes the client certificate for the authority as authority.cert and authority.key together, refusing one without the other', () => {
+    const withAuthority = (lines: string) => `service: payments\nauthority:\n  url: https://authority:7400\n${lines}ports:\n  - { name: api, listen: 127.0.0.1:8443, upstream: 127.0.0.1:8080 }\n`;
+    const config = parseConfigText(withAuthority('  ca: ca.pem\n  cert: tls.crt\n  key: tls.key\n'), 'sidecar.yaml', sidecarSchema, {});
+    expect(config.authority).toMatchObject({ ca: 'ca.pem', cert: 'tls.crt', key: 'tls.key' });
+    expect(issuesOf(withAuthority('  cert: tls.crt\n'))).toEqual(['sidecar.yaml:2: authority.key: required with authority.cert: the client certificate needs its key']);
+    expect(issuesOf(withAuthority('  key: tls.key\n'))).toEqual(['sidecar.yaml:2: authority.cert: required with authority.key: the key needs its client certificate']);
+    // the same variables the CLI reads for --authority-cert and --authority-key set them
+    const fromEnv = parseConfigText(minimal, 'sidecar.yaml', sidecarSchema, { PORTWARDEN_AUTHORITY_CERT: '/run/tls.crt', PORTWARDEN_AUTHORITY_KEY: '/run/tls.key' });
+    expect(fromEnv.authority).toMatchObject({ cert: '/run/tls.crt', key: '/run/tls.key' });
+  });
+
   it('reads listen as one host:port or a list of them (the first is the port\'s listen)', () => {
     const one = parseConfigText(minimal, 'sidecar.yaml', sidecarSchema, {});
     expect(one.ports[0]).toMatchObject({ listen: { host: '127.0.0.1', port: 8443 }, listens: [{ host: '127.0.0.1', port: 8443 }] });
