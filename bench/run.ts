@@ -67,17 +67,24 @@ const chosen = factories.filter(([name]) => !wanted || name === 'node pipe' || w
 type Row = Record<string, number[]>;
 const results: [string, string, Row][] = [];
 const latency: Record<string, { p50: number[]; p99: number[] }> = {};
-const rss: Record<string, { idle: number; open: number }> = {};
+const rss: Record<string, { idle: number[]; open: number[] }> = {};
+/** autocannon's latency at the saturating keep-alive load (whole milliseconds), per front. */
+const saturated: Record<string, { p50: number[]; p99: number[] }> = {};
 
-// RSS first, each front a fresh process of its own: at idle right after start, then holding the idle connections
+// RSS first, each front a fresh process of its own (a new one each rep, interleaved): at idle
+// right after start, then holding the idle connections
 if (loads.has('rss')) {
-  for (const [name, start] of chosen) {
-    const front = await start(ctx);
-    if (front.ports.echo !== undefined && front.process) {
-      const result = await idleConnectionsRss(front.ports.echo, front.process.pid, idleCount);
-      rss[name] = { idle: result.idleMiB, open: result.withConnectionsMiB };
+  for (let rep = 0; rep < reps; rep++) {
+    for (const [name, start] of chosen) {
+      const front = await start(ctx);
+      if (front.ports.echo !== undefined && front.process) {
+        const result = await idleConnectionsRss(front.ports.echo, front.process.pid, idleCount);
+        const entry = (rss[name] ??= { idle: [], open: [] });
+        entry.idle.push(result.idleMiB);
+        entry.open.push(result.withConnectionsMiB);
+      }
+      await front.process?.close();
     }
-    await front.process?.close();
   }
   process.stderr.write('done: rss\n');
 }
@@ -111,7 +118,21 @@ async function interleaved(label: string, target: Target, load: (port: number, f
   return row;
 }
 
-if (loads.has('http')) results.push(['keep-alive HTTP', 'req/s', await interleaved('keep-alive HTTP', 'http', async (port) => (await httpKeepAlive(port, seconds)).reqPerSec, 'request')]);
+if (loads.has('http')) {
+  const row = await interleaved(
+    'keep-alive HTTP',
+    'http',
+    async (port, front) => {
+      const result = await httpKeepAlive(port, seconds);
+      const entry = (saturated[front.name] ??= { p50: [], p99: [] });
+      entry.p50.push(result.p50Ms);
+      entry.p99.push(result.p99Ms);
+      return result.reqPerSec;
+    },
+    'request',
+  );
+  results.push(['keep-alive HTTP', 'req/s', row]);
+}
 if (loads.has('latency')) {
   await interleaved('latency', 'http', async (port, front) => {
     const result = await httpLatency(port, seconds);
@@ -163,9 +184,18 @@ if (Object.keys(latency).length > 0) {
     lines.push(`| ${name} | ${median(entry.p50).toFixed(3)} | ${median(entry.p99).toFixed(3)} | ${over} |`);
   }
 }
+if (Object.keys(saturated).length > 0) {
+  const direct = saturated['direct'];
+  lines.push('', '| keep-alive latency at saturation (autocannon, 32 connections) | p50 ms | p99 ms | p99 over direct ms |', '| --- | ---: | ---: | ---: |');
+  for (const [name, entry] of Object.entries(saturated)) {
+    const over = direct ? String(median(entry.p99) - median(direct.p99)) : '-';
+    lines.push(`| ${name} | ${median(entry.p50)} | ${median(entry.p99)} | ${over} |`);
+  }
+}
 if (Object.keys(rss).length > 0) {
-  lines.push('', `| RSS of a fresh process (MiB) | at idle | with ${idleCount} idle connections | vs node pipe |`, '| --- | ---: | ---: | ---: |');
-  for (const [name, entry] of Object.entries(rss)) lines.push(`| ${name} | ${entry.idle.toFixed(1)} | ${entry.open.toFixed(1)} | ${ratio(entry.open, rss['node pipe']?.open)} |`);
+  const pipeOpen = rss['node pipe'] ? median(rss['node pipe'].open) : undefined;
+  lines.push('', `| RSS of a fresh process (MiB, median of ${reps}) | at idle | with ${idleCount} idle connections | vs node pipe |`, '| --- | ---: | ---: | ---: |');
+  for (const [name, entry] of Object.entries(rss)) lines.push(`| ${name} | ${median(entry.idle).toFixed(1)} | ${median(entry.open).toFixed(1)} | ${ratio(median(entry.open), pipeOpen)} |`);
 }
 if (loads.has('micro')) lines.push('', ...(await microBenchmarks(smoke)));
 if (loads.has('control')) lines.push('', ...(await controlPlaneLatency(smoke, workDir)));
