@@ -21,7 +21,7 @@ const tlsKeys = ['ca', 'cert', 'key'] as const;
 export interface AuthorityTransportOptions {
   /** Where reloads are logged: applied, or refused with every problem named. */
   logger: Logger;
-  metrics: Pick<SidecarMetrics, 'authorityTlsReloadsTotal'>;
+  metrics: Pick<SidecarMetrics, 'authorityTlsReloadsTotal' | 'authorityTlsCertExpiry'>;
   /** Re-read the files when they change (default true); `reload()` (SIGHUP) works either way. */
   watch?: boolean;
   /** Quiet time after a change before re-reading, so a cert and key written one after the other load together (default 100ms). */
@@ -59,6 +59,14 @@ export class AuthorityTransport {
     this.#current = agentFor(pem);
     this.#log = options?.logger.child({ component: 'authority-transport' });
     this.#metrics = options?.metrics;
+    this.#observeExpiry();
+  }
+
+  /** The client certificate's notAfter on its gauge, so an expiring one alerts before the authority refuses it. */
+  #observeExpiry(): void {
+    if (this.#pem.cert === undefined) return;
+    const notAfter = new X509Certificate(this.#pem.cert).validToDate.getTime();
+    this.#metrics?.authorityTlsCertExpiry.set(Math.floor(notAfter / 1000));
   }
 
   /** Reads and checks the files; throws a ConfigError naming each bad key (`authority.cert: ...`). */
@@ -115,6 +123,7 @@ export class AuthorityTransport {
     this.#current = agentFor(pem);
     this.#retire(previous);
     this.#metrics?.authorityTlsReloadsTotal.inc({ result: 'applied' });
+    this.#observeExpiry();
     const leaf = pem.cert === undefined ? undefined : new X509Certificate(pem.cert);
     this.#log?.info(
       { keys: changed.map((key) => `authority.${key}`), serial: leaf?.serialNumber, notAfter: leaf?.validToDate.toISOString() },

@@ -22,7 +22,7 @@ let second: CertFiles;
 beforeAll(async () => {
   pki = await createPki();
   ca = await pki.createCa('authority-ca');
-  [server, first, second] = await Promise.all([ca.issue('authority', { ips: ['127.0.0.1'] }), ca.issue('sidecar-1'), ca.issue('sidecar-2')]);
+  [server, first, second] = await Promise.all([ca.issue('authority', { ips: ['127.0.0.1'] }), ca.issue('sidecar-1'), ca.issue('sidecar-2', { days: 90 })]);
 });
 afterAll(() => pki.close());
 
@@ -101,7 +101,8 @@ async function open(files: AuthorityTls, watch: boolean) {
   onTestFinished(() => transport.close());
   const reloads = async (result: string) =>
     (await metrics.registry.getSingleMetric('portwarden_authority_tls_reloads_total')?.get())?.values.find((v) => v.labels.result === result)?.value ?? 0;
-  return { transport, lines, reloads };
+  const expiry = async () => (await metrics.registry.getSingleMetric('portwarden_authority_tls_cert_expiry_timestamp_seconds')?.get())?.values[0]?.value;
+  return { transport, lines, reloads, expiry };
 }
 
 describe('AuthorityTransport', () => {
@@ -135,10 +136,12 @@ describe('AuthorityTransport', () => {
   it('presents a replaced client certificate on the next request, while one in flight finishes on the old pool, which then closes', async () => {
     const authority = await mtlsServer();
     const volume = await secretVolume(first);
-    const { transport, lines, reloads } = await open(volume.files, true);
+    const { transport, lines, reloads, expiry } = await open(volume.files, true);
     // what sync, telemetry and inventory hold: made once, asking the transport per request
     const shared = sharedTransport(transport);
     expect(await get(shared, `${authority.url}/whoami`)).toEqual({ status: 200, serial: serial(first) });
+    const notAfter = (leaf: CertFiles) => Math.floor(new X509Certificate(leaf.certPem).validToDate.getTime() / 1000);
+    expect(await expiry()).toBe(notAfter(first));
     const held = get(shared, `${authority.url}/hold`);
     await waitFor(() => authority.holding() === 1, { what: 'the held request at the server' });
     const old = transport.dispatcher();
@@ -156,6 +159,7 @@ describe('AuthorityTransport', () => {
     await waitFor(() => authority.connections(serial(first)) === 0, { what: 'the old pool to close its last connection' });
     expect(authority.connections(serial(second))).toBeGreaterThanOrEqual(1);
     expect([await reloads('applied'), await reloads('refused')]).toEqual([1, 0]);
+    expect(await expiry()).toBe(notAfter(second));
     expect(lines).toContainEqual(expect.objectContaining({
       level: 'info',
       component: 'authority-transport',
