@@ -3,7 +3,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, it, onTestFinished } from 'vitest';
 import { connectTo, echo, echoes, startUpstream } from '../helpers/sidecar-harness.ts';
-import { sidecarFiles, spawnSidecar, type SidecarProcess } from '../helpers/sidecar-cli.ts';
+import { onePortBody, sidecarFiles, spawnSidecar, startedAt } from '../helpers/sidecar-cli.ts';
 import { LOCAL_IDENTITY } from '../helpers/static-license-source.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -21,13 +21,6 @@ async function api(url: string, adminToken: string, path: string, body: unknown)
   const answer = (await res.json()) as Record<string, unknown>;
   if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${JSON.stringify(answer)}`);
   return answer;
-}
-
-/** Waits for `sidecar started`; resolves to the port's address and the admin URL. */
-async function startedAt(sidecar: SidecarProcess): Promise<{ address: { host: string; port: number }; admin: string }> {
-  const started = await sidecar.waitForLog('sidecar started');
-  const [host = '', port = ''] = String((started.ports as Record<string, string>).api).split(':');
-  return { address: { host, port: Number(port) }, admin: `http://${String(started.admin)}` };
 }
 
 it('restarted during an authority outage, admits end to end on the cached license and reports the port degraded', async () => {
@@ -68,14 +61,7 @@ it('restarted during an authority outage, admits end to end on the cached licens
     authorityUrl: url,
     token,
     telemetry: ['  report_interval: 1h'],
-    body: [
-      'service: payments',
-      'admin: { listen: 127.0.0.1:0 }',
-      `identities: [{ cidr: 127.0.0.0/8, identity: "${LOCAL_IDENTITY}" }]`,
-      'shutdown_timeout: 2s',
-      'ports:',
-      `  - { name: api, listen: 127.0.0.1:0, upstream: ${upstream.address} }`,
-    ].join('\n'),
+    body: onePortBody(upstream.address, ['shutdown_timeout: 2s']),
   });
   const cacheFile = join(sidecarDir, 'cache', 'licenses-payments.json');
 
