@@ -1,12 +1,10 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
-import { expect, it, onTestFinished } from 'vitest';
+import { expect, it } from 'vitest';
 import { startTestAuthority, testAdminToken, type TestAuthority } from '../helpers/authority.ts';
-import { tempDir } from '../helpers/tmp.ts';
-import { waitFor } from '../helpers/wait.ts';
+import { spawnAuthority } from '../helpers/authority-process.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const node = join(root, 'node_modules/.bin/node');
@@ -265,21 +263,9 @@ it('with approval: manual, ports request waits; ports approve and ports reject -
 });
 
 it('the authority keeps its data directory 0700 and authority.db and admin.token 0600', async () => {
-  const dir = await tempDir();
-  const dataDir = join(dir, 'data');
-  const config = join(dir, 'authority.yaml');
-  await writeFile(config, `listen: 127.0.0.1:0\ndata_dir: ${dataDir}\nlog: { level: info }\n`);
-  const authority = spawn(node, ['bin/portwarden.js', 'authority', '--config', config], { cwd: root, env: { PATH: process.env.PATH ?? '' } });
-  let log = '';
-  authority.stdout.on('data', (chunk: Buffer) => (log += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => authority.on('close', resolve));
-  onTestFinished(() => {
-    if (authority.exitCode === null) authority.kill('SIGKILL');
-  });
-  const ready = await waitFor(() => log.split('\n').find((line) => line.includes('"authority listening"')), { timeoutMs: 15_000, what: 'the authority to listen' });
-  const { url, admin_token_file: tokenFile } = JSON.parse(ready) as { url: string; admin_token_file: string };
+  const authority = await spawnAuthority();
+  const { url, dataDir, adminTokenFile: tokenFile, adminToken: admin } = authority;
   expect(tokenFile).toBe(join(dataDir, 'admin.token'));
-  const admin = (await readFile(tokenFile, 'utf8')).trim();
   // a write, so SQLite's WAL files exist too
   expect((await portwarden({ authority: url, token: admin }, 'keys', 'rotate')).code).toBe(0);
 
@@ -292,9 +278,9 @@ it('the authority keeps its data directory 0700 and authority.db and admin.token
   // whatever else SQLite keeps next to the database (WAL, shared memory) holds its pages too
   expect(files.map((file) => [file, mode(join(dataDir, file))])).toEqual(files.map((file) => [file, 0o600]));
 
-  authority.kill('SIGTERM');
-  expect(await exited).toBe(0);
-  expect(log).not.toContain(admin);
+  authority.child.kill('SIGTERM');
+  expect(await authority.exited).toBe(0);
+  expect(authority.log()).not.toContain(admin);
   expect(readdirSync(dataDir).map((file) => [file, mode(join(dataDir, file))])).toEqual(readdirSync(dataDir).map((file) => [file, 0o600]));
 });
 
