@@ -3,7 +3,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { expect, it } from 'vitest';
-import { startTestAuthority, testAdminToken, type TestAuthority } from '../helpers/authority.ts';
+import { pinnedLicenseChecks, startTestAuthority, testAdminToken, type TestAuthority } from '../helpers/authority.ts';
 import { spawnAuthority } from '../helpers/authority-process.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -35,14 +35,6 @@ const rows = (stdout: string) =>
     .split('\n')
     .map((line) => line.split(/\s{2,}/));
 
-const pinned = (at: number) => ({
-  algorithms: ['EdDSA'],
-  typ: 'portwarden-license+jwt',
-  issuer: 'portwarden-authority',
-  audience: 'portwarden-sidecar',
-  currentDate: new Date(at),
-});
-
 interface KeyJson {
   kid: string;
   state: string;
@@ -73,7 +65,7 @@ it('keys rotate and keys list (table and json): the retired key stays listed and
   // the license signed before the rotation still verifies against the published JWKS
   const jwks = (await t.api('GET', '/.well-known/jwks.json', { token: null })).body as JSONWebKeySet;
   expect(jwks.keys.map((k) => k.kid).sort()).toEqual([license.kid, fresh.kid].sort());
-  const { payload } = await jwtVerify(license.token, createLocalJWKSet(jwks), pinned(t.clock.now() + hour));
+  const { payload } = await jwtVerify(license.token, createLocalJWKSet(jwks), pinnedLicenseChecks(t.clock.now() + hour));
   expect(payload).toMatchObject({ lid: license.lid, sub: 'payments/api' });
   const after = (await t.api('POST', '/v1/licenses', { body: { service: 'orders', port_name: 'grpc', port: { number: 24101, protocol: 'tcp' }, allow: ['spiffe://corp/x'] } })).body;
   expect(decodeProtectedHeader(after.token).kid).toBe(fresh.kid);
@@ -168,7 +160,7 @@ it('licenses renew keeps the lid with a new jti and a later exp; licenses show; 
   expect(view.jti).not.toBe(issued.jti);
   expect(Date.parse(view.expires_at)).toBeGreaterThan(Date.parse(issued.expires_at));
   const jwks = createLocalJWKSet((await t.api('GET', '/.well-known/jwks.json', { token: null })).body as JSONWebKeySet);
-  const { payload } = await jwtVerify(view.token, jwks, pinned(t.clock.now()));
+  const { payload } = await jwtVerify(view.token, jwks, pinnedLicenseChecks(t.clock.now()));
   expect(payload).toMatchObject({ lid: issued.lid, jti: view.jti, exp: Date.parse(view.expires_at) / 1000 });
 
   const shown = await portwarden(as(t), 'licenses', 'show', issued.lid);
