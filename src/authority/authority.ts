@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import type { Registry } from 'prom-client';
 import { systemClock, type Clock } from '../shared/clock.ts';
 import type { AuthorityConfig } from '../shared/config/authority-schema.ts';
@@ -127,6 +128,7 @@ export class Authority {
       });
       drills.start();
       state.ready = true;
+      warnIfShared(config.data_dir, logger);
       logger.info({ url, issuer: config.issuer, data_dir: config.data_dir, admin_token_file: bootstrap.file ?? null }, 'authority listening');
       return new Authority({ url, adminTokenFile: bootstrap.file, context, server, renewer, drills, sweeper, state });
     } catch (err) {
@@ -152,4 +154,14 @@ export class Authority {
     })();
     return this.#closing;
   }
+}
+
+/**
+ * The data directory holds the signing keys and the admin token. Files portwarden creates there
+ * are 0600 and a directory it creates is 0700, but a directory that already existed keeps its
+ * mode: say so when others may list it, and leave the decision to the operator.
+ */
+function warnIfShared(dataDir: string, logger: Logger): void {
+  const mode = statSync(dataDir).mode & 0o777;
+  if ((mode & 0o077) !== 0) logger.warn({ data_dir: dataDir, mode: `0${mode.toString(8)}` }, 'data_dir is accessible to other users; chmod 700 it');
 }
