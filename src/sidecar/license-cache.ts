@@ -39,6 +39,11 @@ export class LicenseCache {
     return this.#byPort.get(portName)?.get(listenPort);
   }
 
+  /** The listen numbers `portName` holds an entry for, revoked ones included. */
+  numbers(portName: string): number[] {
+    return [...(this.#byPort.get(portName)?.keys() ?? [])];
+  }
+
   isRevoked(lid: string): boolean {
     return this.#revoked.has(lid);
   }

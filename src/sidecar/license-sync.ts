@@ -28,6 +28,11 @@ export interface SyncPort {
   listenPorts?: readonly number[];
   /** The port's `expiry_grace`, for `status().graceUntil`. */
   expiryGraceMs?: number;
+  /**
+   * `follow_transitions`: with one configured number (not 0), a license for another number of
+   * the port is accepted for that number (a transition's new number), held while it lasts.
+   */
+  followTransitions?: boolean;
 }
 
 /** The sync's view of configured ports. */
@@ -37,6 +42,7 @@ export function syncPortsFromConfig(ports: readonly PortConfig[]): SyncPort[] {
     listenPort: port.listen.port,
     listenPorts: port.listens.map((address) => address.port),
     expiryGraceMs: port.expiry_grace,
+    followTransitions: port.follow_transitions,
   }));
 }
 
@@ -45,11 +51,14 @@ interface TrackedPort {
   name: string;
   numbers: readonly [number, ...number[]];
   expiryGraceMs: number;
+  /** Takes licenses for numbers it does not list (`followTransitions` with one number, not 0). */
+  follows: boolean;
 }
 
 function track(port: SyncPort): TrackedPort {
   const numbers = [...new Set([port.listenPort, ...(port.listenPorts ?? [])])] as [number, ...number[]];
-  return { name: port.name, numbers, expiryGraceMs: port.expiryGraceMs ?? 0 };
+  const follows = port.followTransitions === true && numbers.length === 1 && numbers[0] !== 0;
+  return { name: port.name, numbers, expiryGraceMs: port.expiryGraceMs ?? 0, follows };
 }
 
 export interface LicenseSyncOptions {
@@ -171,11 +180,23 @@ export class LicenseSync implements LicenseSource {
     return this.#cache.byLid(lid);
   }
 
+  /**
+   * The numbers a port holds a license for beyond the ones it is configured with (a followed
+   * transition's new number), revoked or expired ones included, until the authority's answer
+   * drops them.
+   */
+  followedNumbers(portName: string): number[] {
+    const port = this.#ports.get(portName);
+    if (port === undefined) return [];
+    return this.#cache.numbers(portName).filter((number) => !port.numbers.includes(number));
+  }
+
   status(portName: string, listenPort?: number): PortLicenseStatus {
     const port = this.#ports.get(portName);
     if (port === undefined) return { health: 'missing', problem: 'no such port is configured' };
-    if (listenPort !== undefined && !port.numbers.includes(listenPort)) return { health: 'missing', problem: `the port does not listen on ${listenPort}` };
-    if (listenPort !== undefined && port.numbers.length > 1) return this.#assessNumber(port, listenPort).assessment.status;
+    const numbers = this.#numbersOf(port);
+    if (listenPort !== undefined && !numbers.includes(listenPort)) return { health: 'missing', problem: `the port does not listen on ${listenPort}` };
+    if (listenPort !== undefined && numbers.length > 1) return this.#assessNumber(port, listenPort).assessment.status;
     const status = this.#portStatus(port);
     const problem = this.#intake.problem(portName);
     return problem === undefined ? status : { ...status, problem };
@@ -213,6 +234,12 @@ export class LicenseSync implements LicenseSource {
           // list changes, the one it holds may now belong to a listed number, so it is judged again
           const kept = now !== undefined && now.numbers.includes(number) && (number !== 0 || sameNumbers(old.numbers, now.numbers));
           if (kept) continue;
+          const change = this.#cache.remove(name, number);
+          if (change) removed.push(change);
+        }
+        // a followed number stays while the port still follows, or once the file lists it (adopted)
+        for (const number of this.followedNumbers(name)) {
+          if (now !== undefined && (now.follows || now.numbers.includes(number))) continue;
           const change = this.#cache.remove(name, number);
           if (change) removed.push(change);
         }
@@ -298,10 +325,30 @@ export class LicenseSync implements LicenseSource {
         revoked: listing.revoked,
         onCommit: (changes, revoked) => this.#publish(changes, keysChanged || keysBefore !== this.#jwks.jwks, true, revoked),
       });
+      this.#dropUnlisted(listing.licenses);
     });
     // an index that went backwards means the authority's state was reset: start over (Consul's rule)
     this.#index = listing.index < sent ? 0 : listing.index;
     return listing.index !== sent;
+  }
+
+  /**
+   * A followed number is held only while the authority lists its license: one it no longer lists
+   * (the transition cancelled or completed the other way) is dropped, so its listener closes.
+   * Configured numbers keep their license until it expires, as before.
+   */
+  #dropUnlisted(listed: readonly ListedToken[]): void {
+    const lids = new Set(listed.map(({ lid }) => lid));
+    const changes: LicenseChange[] = [];
+    for (const name of this.#ports.keys()) {
+      for (const number of this.followedNumbers(name)) {
+        const license = this.#cache.get(name, number);
+        if (license === undefined || lids.has(license.claims.lid)) continue;
+        const change = this.#cache.remove(name, number);
+        if (change) changes.push(change);
+      }
+    }
+    if (changes.length > 0) this.#publish(changes, false);
   }
 
   /** Verifies and commits tokens against the ports configured now (see `LicenseIntake.apply`). */
@@ -309,6 +356,7 @@ export class LicenseSync implements LicenseSource {
     const target: VerifyTarget = {
       service: this.#service,
       ports: new Map([...this.#ports].map(([name, port]) => [name, port.numbers])),
+      follows: new Set([...this.#ports.values()].filter((port) => port.follows).map((port) => port.name)),
       issuer: this.#issuer,
       clockToleranceMs: this.#toleranceMs,
     };
@@ -418,7 +466,7 @@ export class LicenseSync implements LicenseSource {
 
   /** The port's license as `/readyz` and the gauges judge it: its only number's, or the one that serves best (`bestOf`). */
   #assessPort(port: TrackedPort): { best: NumberAssessment; all: NumberAssessment[] } {
-    const all = port.numbers.map((number) => this.#assessNumber(port, number)) as [NumberAssessment, ...NumberAssessment[]];
+    const all = this.#numbersOf(port).map((number) => this.#assessNumber(port, number)) as [NumberAssessment, ...NumberAssessment[]];
     return { best: bestOf(all), all };
   }
 
@@ -429,6 +477,12 @@ export class LicenseSync implements LicenseSource {
     if (all.length === 1 || !best.assessment.valid || status.problem !== undefined) return status;
     const refusing = all.filter((entry) => !entry.assessment.valid).map((entry) => `listen number ${entry.listenPort}: ${entry.assessment.status.problem ?? 'no license'}`);
     return refusing.length === 0 ? status : { ...status, problem: refusing.join('; ') };
+  }
+
+  /** The port's configured numbers, then the followed ones. */
+  #numbersOf(port: TrackedPort): readonly [number, ...number[]] {
+    const followed = this.followedNumbers(port.name);
+    return followed.length === 0 ? port.numbers : [...port.numbers, ...followed];
   }
 
   #reportPort(name: string): void {

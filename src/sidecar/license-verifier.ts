@@ -31,6 +31,11 @@ export interface VerifyTarget {
   service: string;
   /** Port name -> its listen number(s); 0 means "any number" (an ephemeral listener, as in tests). */
   ports: ReadonlyMap<string, number | readonly number[]>;
+  /**
+   * Ports that follow transitions (`follow_transitions`, one configured number): a license for
+   * another number of theirs is accepted for that number, which the sidecar then listens on.
+   */
+  follows?: ReadonlySet<string>;
   issuer: string;
   clockToleranceMs: number;
 }
@@ -116,7 +121,8 @@ export async function verifyLicense(
   }
   const listens = target.ports.get(portName);
   if (listens === undefined) return { ok: false, unconfigured: true, portName };
-  const listenPort = listenPortFor(claims.port.number, listens);
+  // a port that follows transitions takes a license for another number: that number is listened on while it lasts
+  const listenPort = listenPortFor(claims.port.number, listens) ?? (target.follows?.has(portName) && claims.port.number > 0 ? claims.port.number : undefined);
   if (listenPort === undefined) {
     return refuse('port', `license is for port number ${claims.port.number}, the port listens on ${formatNumbers(listens)}`, portName);
   }

@@ -128,6 +128,12 @@ export function createSidecarMetrics(registry: Registry = new Registry(), { proc
       labelNames: ['port', 'code'] as const,
       registers,
     }),
+    followListenFailuresTotal: new Counter({
+      name: 'portwarden_follow_listen_failures_total',
+      help: 'Transition numbers the sidecar could not listen on (follow_transitions), by code (EADDRINUSE, EACCES, reserved, ...).',
+      labelNames: ['port', 'code'] as const,
+      registers,
+    }),
     tlsCertExpiry: new Gauge({
       name: 'portwarden_tls_cert_expiry_timestamp_seconds',
       help: 'When the certificate the port presents expires (its notAfter), for ports with TLS material (mtls, outbound).',

@@ -13,6 +13,7 @@ import { licensesForListen, type LicenseSource } from './license-source.ts';
 import type { SidecarMetrics } from './metrics.ts';
 import { PortListener } from './port-listener.ts';
 import { matchAddresses, planReload, type ReloadPlan } from './reload-plan.ts';
+import { TransitionFollower, type FollowedLicenses } from './transition-follower.ts';
 
 /** A port as the license source tracks it (a license's `port.number` must be one of its listen numbers). */
 export interface SourcePort {
@@ -22,6 +23,8 @@ export interface SourcePort {
   /** Every listen number, each with its own license. */
   listenPorts?: readonly number[];
   expiryGraceMs?: number;
+  /** `follow_transitions`: a license for another number of the port is accepted for that number. */
+  followTransitions?: boolean;
 }
 
 /** The license source, plus what the real one (`LicenseSync`) offers beyond `LicenseSource`. */
@@ -30,7 +33,7 @@ export type SidecarLicenseSource = LicenseSource & {
   updatePorts?(ports: readonly SourcePort[]): void | Promise<void>;
   /** When the last successful sync completed (ms since the epoch), for `/status`. */
   readonly lastSyncAt?: number | undefined;
-};
+} & Pick<FollowedLicenses, 'followedNumbers'>;
 
 export interface SidecarOptions {
   config: SidecarConfig;
@@ -73,6 +76,9 @@ export class Sidecar {
   /** Listeners of removed or changed ports and addresses, no longer accepting, until their connections end. */
   readonly #draining = new Set<PortListener>();
   #admin: AdminServer | undefined;
+  /** Listeners on numbers licensed beyond the configured ones (`follow_transitions`). */
+  readonly #follower: TransitionFollower;
+  #followPending = false;
   #sweepTimer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
   #unsubscribeRevoke: (() => void) | undefined;
@@ -89,6 +95,13 @@ export class Sidecar {
     this.#onAccess = options.onAccess;
     this.#createIdentity = options.createPortIdentity ?? createPortIdentity;
     this.#sweepIntervalMs = options.sweepIntervalMs ?? 1_000;
+    this.#follower = new TransitionFollower({
+      licenses: this.#licenses,
+      logger: this.#logger,
+      metrics: this.#metrics,
+      open: (port, address) => this.#openListener(port, address, this.#config),
+      retire: (listener) => this.#drain(listener),
+    });
   }
 
   /** The configuration in force. */
@@ -142,6 +155,7 @@ export class Sidecar {
       for (const listener of this.#listenersNamed(change.portName)) {
         if (change.listenPort === undefined || change.listenPort === listener.port.listen.port) listener.licenseChanged(change);
       }
+      this.#scheduleFollow();
     });
     // a revoked lid is unique to one license: every listener cuts whatever it admitted under it
     this.#unsubscribeRevoke = this.#licenses.onRevoke?.((lids) => {
@@ -150,6 +164,22 @@ export class Sidecar {
     this.#sweepTimer = setInterval(() => this.#sweep(), this.#sweepIntervalMs);
     this.#sweepTimer.unref();
     this.#state = 'running';
+    // licenses loaded before the start (last-known-good) may already name a followed number
+    this.#scheduleFollow();
+  }
+
+  /**
+   * Brings the followed transition numbers in line with the licenses, once the reloads and
+   * follow passes before it are done; a pass already waiting covers this call too.
+   */
+  #scheduleFollow(): void {
+    if (this.#followPending || this.#state !== 'running') return;
+    this.#followPending = true;
+    this.#reloads = this.#reloads.then(async () => {
+      this.#followPending = false;
+      if (this.#state !== 'running') return;
+      await this.#follower.reconcile(this.#config.ports);
+    }).catch((err: unknown) => this.#logger.error({ err }, 'following transition numbers failed'));
   }
 
   /** Loads `file` and applies it; a bad file is refused (logged and counted) and the old configuration keeps running. */
@@ -194,6 +224,7 @@ export class Sidecar {
     const fresh: PortListener[] = [];
     const stopped: PortListener[] = [];
     const kept: PortListener[] = [];
+    const adopted: PortListener[] = [];
     const stop = (old: PortListener) => {
       old.stopAccepting();
       stopped.push(old);
@@ -206,6 +237,7 @@ export class Sidecar {
       }
       for (const port of plan.changed) {
         // the new listeners may need the old ones' addresses: stop accepting there first
+        this.#follower.stopPort(port.name);
         for (const old of this.#listenersOf(port.name)) stop(old);
         const listeners = await this.#openPort(port, next);
         fresh.push(...listeners);
@@ -213,6 +245,14 @@ export class Sidecar {
       }
       for (const port of plan.readdressed) {
         const { keep, drop } = matchAddresses(this.#listenersOf(port.name), port.listens);
+        // a number the port already follows and the file now lists is adopted as it is, with its connections
+        for (const [index, address] of port.listens.entries()) {
+          const followed = keep[index] === undefined ? this.#follower.find(port.name, address) : undefined;
+          if (followed !== undefined && !keep.includes(followed)) {
+            keep[index] = followed;
+            adopted.push(followed);
+          }
+        }
         for (const old of drop) stop(old);
         const listeners: PortListener[] = [];
         for (const [index, address] of port.listens.entries()) {
@@ -230,12 +270,14 @@ export class Sidecar {
       throw err;
     }
     for (const name of plan.removed) {
+      this.#follower.stopPort(name);
       for (const old of this.#listenersOf(name)) stop(old);
       this.#listeners.delete(name);
     }
+    for (const listener of adopted) this.#follower.forget(listener);
     for (const old of stopped) this.#drain(old);
     for (const [name, listeners] of lists) this.#listeners.set(name, listeners);
-    const untouched = [...plan.unchanged.flatMap((port) => this.#listenersOf(port.name)), ...kept];
+    const untouched = [...plan.unchanged.flatMap((port) => this.#listenersOf(port.name)), ...kept, ...this.#follower.listeners()];
     for (const listener of untouched) {
       if (identityInputsChanged(listener.port, previous, next)) await listener.setIdentity(await this.#createIdentity(listener.port, { config: next, logger: this.#logger, metrics: this.#metrics, clock: this.#clock }));
       else await listener.reloadIdentity();
@@ -249,6 +291,7 @@ export class Sidecar {
     if (next.log.level !== previous.log.level) this.#logger.warn({ level: next.log.level }, 'log.level takes effect at the next start');
     this.#config = next;
     await this.#licenses.updatePorts?.(sourcePorts(next.ports));
+    this.#follower.forgetFailures();
     this.#metrics.configReloadsTotal.inc({ result: 'applied' });
     this.#logger.info(
       {
@@ -256,10 +299,12 @@ export class Sidecar {
         removed: plan.removed,
         changed: plan.changed.map((p) => p.name),
         readdressed: plan.readdressed.map((p) => p.name),
+        adopted: adopted.map(boundAddress),
       },
       'configuration reloaded',
     );
     for (const listener of fresh) this.#logListening(listener);
+    this.#scheduleFollow();
   }
 
   /** A listener stopped for a replacement that could not bind gets a fresh one on its old settings, in its place. */
@@ -351,12 +396,14 @@ export class Sidecar {
     return this.#listeners.get(name) ?? [];
   }
 
+  /** Every accepting listener: configured, then followed. */
   #allActive(): PortListener[] {
-    return [...this.#listeners.values()].flat();
+    return [...[...this.#listeners.values()].flat(), ...this.#follower.listeners()];
   }
 
   *#listenersNamed(name: string): Iterable<PortListener> {
     yield* this.#listenersOf(name);
+    yield* this.#follower.of(name);
     for (const listener of this.#draining) if (listener.name === name) yield listener;
   }
 
@@ -364,6 +411,8 @@ export class Sidecar {
     const now = this.#clock.now();
     for (const listener of this.#allActive()) listener.sweep(now);
     for (const listener of this.#draining) listener.sweep(now);
+    // a followed number whose license expired stops listening
+    this.#scheduleFollow();
   }
 
   /**
@@ -401,10 +450,13 @@ export class Sidecar {
         const first = listeners[0] as PortListener;
         let activeConnections = 0;
         for (const listener of this.#listenersNamed(name)) activeConnections += listener.connections.size;
+        const followed = this.#follower.of(name);
         const listens =
-          listeners.length > 1
-            ? listeners.map((listener) => ({
+          listeners.length + followed.length > 1
+            ? [...listeners, ...followed].map((listener) => ({
                 listen: boundAddress(listener),
+                // listened on because the authority licensed the number (a transition), not because the file lists it
+                followed: followed.includes(listener) ? true : undefined,
                 accepting: listener.accepting,
                 activeConnections: listener.connections.size,
                 license: this.#licenses.status(name, listener.port.listen.port),
@@ -479,6 +531,7 @@ export function sourcePorts(ports: readonly PortConfig[]): SourcePort[] {
     listenPort: port.listen.port,
     listenPorts: port.listens.map((address) => address.port),
     expiryGraceMs: port.expiry_grace,
+    followTransitions: port.follow_transitions,
   }));
 }
 

@@ -1,76 +1,13 @@
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { Registry } from 'prom-client';
-import { expect, it, onTestFinished } from 'vitest';
-import type { SidecarConfig } from '../../src/shared/config/sidecar-schema.ts';
-import { createLogger } from '../../src/shared/logger.ts';
-import type { AccessRecord } from '../../src/sidecar/access-record.ts';
-import { LicenseSync, syncPortsFromConfig } from '../../src/sidecar/license-sync.ts';
-import { createSidecarMetrics } from '../../src/sidecar/metrics.ts';
-import { Sidecar } from '../../src/sidecar/sidecar.ts';
-import { startTestAuthority, type TestAuthority } from '../helpers/authority.ts';
+import { expect, it } from 'vitest';
+import { startTestAuthority } from '../helpers/authority.ts';
+import { startLicensedSidecar } from '../helpers/licensed-sidecar.ts';
 import { freePortIn } from '../helpers/ports.ts';
 import { portPath, requestPort } from '../helpers/register.ts';
 import { closedBy, connectTo, echo, echoes, startUpstream, testConfig } from '../helpers/sidecar-harness.ts';
 import { LOCAL_IDENTITY } from '../helpers/static-license-source.ts';
-import { tempDir } from '../helpers/tmp.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const hour = 3_600_000;
-
-/** A real Sidecar with a real LicenseSync for `payments` against `t`, on the authority's clock. */
-async function startLicensedSidecar(t: TestAuthority, config: SidecarConfig) {
-  const dir = await tempDir('portwarden-transition-');
-  const token = (await t.api('POST', '/v1/tokens', { body: { role: 'sidecar', service: 'payments' } })).body.token as string;
-  await writeFile(join(dir, 'sidecar.token'), token, { mode: 0o600 });
-  const logger = createLogger({ level: 'silent' });
-  const metrics = createSidecarMetrics(new Registry(), { processDefaults: false });
-  const sync = new LicenseSync({
-    service: 'payments',
-    authority: { url: t.url, issuer: 'portwarden-authority', token_file: join(dir, 'sidecar.token'), refresh: 300_000, cache_dir: join(dir, 'cache'), clock_tolerance: 0 },
-    ports: syncPortsFromConfig(config.ports),
-    clock: t.clock,
-    logger,
-    metrics,
-  });
-  const records: AccessRecord[] = [];
-  const sidecar = new Sidecar({ config, logger, metrics, licenseSource: sync, clock: t.clock, onAccess: (record) => records.push(record), sweepIntervalMs: 20 });
-  onTestFinished(async () => {
-    await sidecar.close({ deadlineMs: 0 });
-    await sync.close();
-  });
-  await sync.start();
-  await sidecar.start();
-  return {
-    sidecar,
-    sync,
-    records,
-    /** How a new connection to `number` ends: admitted (echoes), or refused with the access record's reason. */
-    async attempt(number: number): Promise<string> {
-      const seen = records.length;
-      let decided = false;
-      const socket = await connectTo({ host: '127.0.0.1', port: number });
-      const refused = waitFor(() => decided || records.slice(seen).find((record) => record.decision === 'deny'), { what: 'a refusal', timeoutMs: 2_000 }).then(
-        (record) => `refused: ${record === true ? '' : String(record.reason)}`,
-        () => 'neither admitted nor refused',
-      );
-      const admitted = echoes(socket, 'hello').then((ok) => (ok ? 'admitted' : 'garbled'));
-      const outcome = await Promise.race([admitted, refused]);
-      decided = true;
-      socket.destroy();
-      return outcome;
-    },
-    async admin(path: string) {
-      const response = await fetch(`http://${sidecar.adminAddress ?? ''}${path}`);
-      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-    },
-    async metric(name: string, labels: Record<string, string>) {
-      sidecar.beforeScrape();
-      const found = await metrics.registry.getSingleMetric(name)?.get();
-      return found?.values.find((value) => Object.entries(labels).every(([key, want]) => String(value.labels[key]) === want))?.value;
-    },
-  };
-}
 
 it('transition lifecycle with the sidecar listening on both numbers, then one', async () => {
   const t = await startTestAuthority({ renewIntervalMs: 20 });

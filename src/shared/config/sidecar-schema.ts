@@ -55,6 +55,8 @@ export const portSchema = z
     allow_remote_upstream: z.boolean().default(false),
     // listening on a reserved port (1-1023, 2379-2380, 6443, 10250-10259, 30000-32767) must be allowed by name
     allow_reserved_listen: z.boolean().default(false),
+    // listen on a number the authority licenses for this port beyond `listen` (a transition's new number) while its license lasts
+    follow_transitions: z.boolean().default(true),
     // send a PROXY v2 header to the upstream so the service sees the real origin
     upstream_proxy_protocol: z.enum(['off', 'v2']).default('off'),
   })
