@@ -18,6 +18,7 @@ const dataPath = [
   'portwarden_connections_closed_total',
   'portwarden_upstream_errors_total',
   'portwarden_accept_errors_total',
+  'portwarden_follow_listen_failures_total',
   'portwarden_config_reloads_total',
   'portwarden_handshake_failures_total',
 ];
