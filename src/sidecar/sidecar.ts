@@ -114,9 +114,12 @@ export class Sidecar {
     return new Map([...this.#listeners].map(([name, listeners]) => [name, boundAddress(listeners[0] as PortListener)]));
   }
 
-  /** Every bound listen address of each port (port 0 resolved), in the configured order, by port name. */
+  /**
+   * Every bound listen address of each port (port 0 resolved), in the configured order, then
+   * the transition numbers it follows, by port name.
+   */
   get listenAddresses(): ReadonlyMap<string, readonly string[]> {
-    return new Map([...this.#listeners].map(([name, listeners]) => [name, listeners.map(boundAddress)]));
+    return new Map([...this.#listeners].map(([name, listeners]) => [name, [...listeners, ...this.#follower.of(name)].map(boundAddress)]));
   }
 
   /** The bound admin address, once started. */

@@ -1,6 +1,7 @@
 import { formatHostPort, type HostPort } from '../shared/address.ts';
 import type { PortConfig } from '../shared/config/sidecar-schema.ts';
 import type { Logger } from '../shared/logger.ts';
+import type { CloseReason } from './access-record.ts';
 import { reservedRangeOf } from './config-safety.ts';
 import type { LicenseSource } from './license-source.ts';
 import type { SidecarMetrics } from './metrics.ts';
@@ -71,7 +72,7 @@ export class TransitionFollower {
 
   /** Stops the port's followed listeners for a reload that restarts or removes the port; their connections drain. */
   stopPort(name: string): void {
-    for (const listener of this.of(name)) this.#stop(listener, false, 'the port restarts or is removed');
+    for (const listener of this.of(name)) this.#stop(listener, undefined, 'the port restarts or is removed');
     this.#byPort.delete(name);
   }
 
@@ -94,7 +95,10 @@ export class TransitionFollower {
       for (const [number, listener] of byNumber) {
         if (wanted.has(number)) continue;
         byNumber.delete(number);
-        this.#stop(listener, true, this.#options.licenses.status(port.name, number).problem ?? 'no license');
+        // a license still held and not revoked stopped admitting by time; otherwise it was revoked or withdrawn
+        const license = this.#options.licenses.get(port.name, number);
+        const cut = license !== undefined && !license.revoked ? 'expired' : 'revoked';
+        this.#stop(listener, cut, this.#options.licenses.status(port.name, number).problem ?? 'no license');
       }
       for (const number of wanted) {
         if (byNumber.has(number)) continue;
@@ -141,11 +145,11 @@ export class TransitionFollower {
     this.#log.error({ port: name, listen: formatHostPort(address), code, detail }, 'cannot listen on a transition number; callers there are refused');
   }
 
-  /** Stops accepting; with `cut`, `on_revoke: close` cuts what is open; the rest drains, then the listener closes. */
-  #stop(listener: PortListener, cut: boolean, why: string): void {
+  /** Stops accepting; with `cut`, `on_revoke: close` cuts what is open for that reason; the rest drains, then the listener closes. */
+  #stop(listener: PortListener, cut: CloseReason | undefined, why: string): void {
     listener.stopAccepting();
     const open = listener.connections.size;
-    if (cut && listener.port.on_revoke === 'close') listener.destroyAll('revoked');
+    if (cut !== undefined && listener.port.on_revoke === 'close') listener.destroyAll(cut);
     this.#log.info({ port: listener.name, listen: formatHostPort(listener.address ?? listener.port.listen), open, onRevoke: listener.port.on_revoke, why }, 'stopped listening on a transition number');
     this.#options.retire(listener);
   }

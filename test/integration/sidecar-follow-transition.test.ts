@@ -1,4 +1,5 @@
-import { expect, it } from 'vitest';
+import { createServer } from 'node:net';
+import { expect, it, onTestFinished } from 'vitest';
 import { startTestAuthority, type TestAuthority } from '../helpers/authority.ts';
 import { listening, startLicensedSidecar } from '../helpers/licensed-sidecar.ts';
 import { freePortIn } from '../helpers/ports.ts';
@@ -150,4 +151,36 @@ it('a restart while the authority is down listens on the followed number again, 
   expect(again.sync.get('api', newNumber)?.claims.lid).toBe(newLid);
   expect(await again.attempt(newNumber)).toBe('admitted');
   expect(await again.attempt(oldNumber)).toBe('admitted');
+});
+
+it('a transition number that cannot bind is logged and counted, and the port keeps serving on its configured number', async () => {
+  const t = await startTestAuthority();
+  const { oldNumber, newNumber, upstream } = await onePort(t);
+  const squatter = createServer();
+  await new Promise<void>((resolve) => squatter.listen({ host: '127.0.0.1', port: newNumber }, resolve));
+  onTestFinished(() => new Promise<void>((resolve) => squatter.close(() => resolve())));
+  const s = await startLicensedSidecar(t, testConfig([{ name: 'api', upstream, listen: `127.0.0.1:${oldNumber}` }]));
+  await transition(t, newNumber);
+  await waitFor(async () => (await s.metric('portwarden_follow_listen_failures_total', { port: 'api', code: 'EADDRINUSE' })) === 1, { what: 'the failure counted' });
+  expect(s.logs.filter((line) => String(line.msg).startsWith('cannot listen on a transition number'))).toHaveLength(1);
+  expect(s.sidecar.status()).toMatchObject({ state: 'running' });
+  expect(await s.attempt(oldNumber)).toBe('admitted');
+});
+
+it('a followed number whose license expires stops listening; its open connection is cut as expired', async () => {
+  const t = await startTestAuthority();
+  const { oldNumber, newNumber, upstream } = await onePort(t);
+  const s = await startLicensedSidecar(t, testConfig([{ name: 'api', upstream, listen: `127.0.0.1:${oldNumber}` }]));
+  const newLid = await transition(t, newNumber);
+  await waitFor(() => listening(newNumber), { what: 'a listener on the new number', timeoutMs: 1_000 });
+  const onNew = await connectTo({ host: '127.0.0.1', port: newNumber });
+  expect(await echoes(onNew, 'new')).toBe(true);
+  const newEnd = closedBy(onNew);
+
+  // past both licenses' exp (ttl 2h), with no renewal
+  t.clock.advance(2 * 3_600_000 + 60_000);
+  expect(await newEnd).toBe('ECONNRESET');
+  await waitFor(async () => !(await listening(newNumber)), { what: 'the expired number to stop listening' });
+  expect(s.records.find((record) => record.lid === newLid)?.closeReason).toBe('expired');
+  expect(await s.attempt(oldNumber)).toMatch(/^refused: (expired|revoked)$/);
 });

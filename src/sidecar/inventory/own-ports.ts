@@ -3,7 +3,8 @@ import type { Sidecar } from '../sidecar.ts';
 
 /**
  * The ports a sidecar accounts for on its host, for the inventory's local estimate: each
- * port's listen ports (every address, configured and bound, so `:0` counts) and the admin
+ * port's listen ports (every address, configured and bound, so `:0` counts, and the transition
+ * numbers it follows) and the admin
  * port. Read on every inventory round, so reloads count.
  *
  * Not the upstream ports: the service behind the sidecar should listen on loopback only

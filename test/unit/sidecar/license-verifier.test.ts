@@ -49,6 +49,14 @@ describe('verifyLicense', () => {
     expect(await verifyLicense(forOld, keys(), target({ api: [20001, 0] }), clock)).toMatchObject({ ok: true, listenPort: 20001 });
   });
 
+  it('files a license for another number under that number for a port that follows transitions, and only for it', async () => {
+    const moved = await authority.mint({ service: 'payments', port: 'api', number: 20050 });
+    const following: VerifyTarget = { ...target({ api: 20001, grpc: 9000 }), follows: new Set(['api']) };
+    expect(await verifyLicense(moved, keys(), following, clock)).toMatchObject({ ok: true, portName: 'api', listenPort: 20050 });
+    const forGrpc = await authority.mint({ service: 'payments', port: 'grpc', number: 9001 });
+    expect(await verifyLicense(forGrpc, keys(), following, clock)).toMatchObject({ ok: false, reason: 'port', portName: 'grpc' });
+  });
+
   it("leaves this service's tokens for ports it does not configure unapplied, without a refusal", async () => {
     const token = await authority.mint({ service: 'payments', port: 'grpc', number: 9000 });
     expect(await verifyLicense(token, keys(), target({ api: 8443 }), clock)).toEqual({ ok: false, unconfigured: true, portName: 'grpc' });
