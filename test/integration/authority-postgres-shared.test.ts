@@ -50,13 +50,19 @@ describe('two authorities sharing one PostgreSQL', () => {
     expect(woken.answer.body.revoked).toEqual([license.lid]);
     expect(woken.answer.body.index).toBeGreaterThan(listed.body.index);
 
-    // and an issue through B wakes A
+    // and the other way round: an issue, then a revoke, through B wake A
     const heldOnA = await hold(a, woken.answer.body.index as number);
     const issuedAt = performance.now();
     const second = (await b.api('POST', '/v1/licenses', { body: issueBody({ port_name: 'grpc' }) })).body;
     const wokenA = await heldOnA.held;
     expect(wokenA.at - issuedAt).toBeLessThan(1_000);
     expect(wokenA.answer.body.licenses.map((l: { lid: string }) => l.lid)).toEqual([second.lid]);
+    const heldAgainOnA = await hold(a, wokenA.answer.body.index as number);
+    const revokedOnBAt = performance.now();
+    expect((await b.api('POST', `/v1/licenses/${second.lid}/revoke`, { body: { reason: 'test' } })).status).toBe(200);
+    const wokenAgain = await heldAgainOnA.held;
+    expect(wokenAgain.at - revokedOnBAt).toBeLessThan(1_000);
+    expect(wokenAgain.answer.body.revoked).toEqual([second.lid]);
   });
 
   withPostgres('share one change index that only grows, whichever authority takes it', async () => {
