@@ -161,7 +161,8 @@ export class PostgresStore implements Store {
         await fn();
         return true;
       } finally {
-        await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [sweepSpace, name]);
+        // a connection that cannot unlock is discarded, which ends its session and so the lock
+        await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [sweepSpace, name]).catch(() => inDoubt.add(client));
       }
     });
   }
@@ -182,7 +183,10 @@ export class PostgresStore implements Store {
     return this.#closing;
   }
 
-  /** Runs `fn` on a pooled connection; a connection that failed mid-way is discarded, not reused. */
+  /**
+   * Runs `fn` on a pooled connection. A connection left in doubt (a ROLLBACK or an unlock that
+   * failed) is discarded, not reused; the pool itself drops the ones that broke.
+   */
   #run<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
     if (this.#closing) return Promise.reject(new PortwardenError('unavailable', 'the store is closed'));
     const work = (async () => {
@@ -192,14 +196,10 @@ export class PostgresStore implements Store {
       } catch (cause) {
         throw new PortwardenError('unavailable', `PostgreSQL at ${this.target} is unreachable: ${describe(cause)}`, { cause });
       }
-      let broken: Error | undefined;
       try {
         return await fn(client);
-      } catch (err) {
-        if (!(err instanceof PortwardenError) && !isStatementError(err)) broken = err as Error;
-        throw err;
       } finally {
-        client.release(broken);
+        client.release(inDoubt.has(client));
       }
     })();
     this.#work.add(work);
@@ -295,10 +295,13 @@ async function inTransaction<T>(client: ClientBase, begin: string, fn: (tx: Stor
     await client.query('COMMIT');
     return result;
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    await client.query('ROLLBACK').catch(() => inDoubt.add(client));
     throw err;
   }
 }
+
+/** Connections whose state is unknown after a failure: `#run` discards them instead of pooling them again. */
+const inDoubt = new WeakSet<ClientBase>();
 
 function repositories(client: ClientBase, origin: string): StoreTx {
   const sql = sqlOf(client);
@@ -368,12 +371,6 @@ export function redactedUrl(url: string): string {
   parsed.password = '';
   parsed.searchParams.delete('password');
   return parsed.toString();
-}
-
-/** An error from the server about one statement (it has an SQLSTATE); the connection is fine. */
-function isStatementError(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !code.startsWith('08') && !code.startsWith('57P');
 }
 
 /** A connection failure in words: `ECONNREFUSED 127.0.0.1:5432`, the server's message, or a timeout. */
