@@ -117,7 +117,8 @@ export class PostgresStore implements Store {
       return store;
     } catch (err) {
       await pool.end().catch(() => undefined);
-      if (err instanceof PortwardenError) throw err;
+      // a refused schema or a failed migration: say which database
+      if (err instanceof PortwardenError) throw new PortwardenError(err.code, `storage.url: PostgreSQL at ${target}: ${err.message}`, { cause: err });
       throw new PortwardenError('unavailable', `storage.url: cannot open PostgreSQL at ${target}: ${describe(err)}`, { cause: err });
     }
   }
