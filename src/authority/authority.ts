@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { Registry } from 'prom-client';
 import { systemClock, type Clock } from '../shared/clock.ts';
@@ -132,6 +133,7 @@ export class Authority {
       });
       drills.start();
       state.ready = true;
+      warnIfShared(config.data_dir, logger);
       const storage = store instanceof PostgresStore ? store.target : 'sqlite';
       logger.info({ url, issuer: config.issuer, data_dir: config.data_dir, storage, admin_token_file: bootstrap.file ?? null }, 'authority listening');
       return new Authority({ url, adminTokenFile: bootstrap.file, context, server, renewer, drills, sweeper, state, stopHearing });
@@ -170,4 +172,14 @@ async function openStore(config: AuthorityConfig, clock: Clock, logger: Logger):
   if (!config.storage.url) return SqliteStore.open({ dataDir: config.data_dir, clock });
   await mkdir(config.data_dir, { recursive: true, mode: 0o700 });
   return PostgresStore.open({ url: config.storage.url, clock, logger });
+}
+
+/**
+ * The data directory holds the signing keys and the admin token. Files portwarden creates there
+ * are 0600 and a directory it creates is 0700, but a directory that already existed keeps its
+ * mode: say so when others may list it, and leave the decision to the operator.
+ */
+function warnIfShared(dataDir: string, logger: Logger): void {
+  const mode = statSync(dataDir).mode & 0o777;
+  if ((mode & 0o077) !== 0) logger.warn({ data_dir: dataDir, mode: `0${mode.toString(8)}` }, 'data_dir is accessible to other users; chmod 700 it');
 }

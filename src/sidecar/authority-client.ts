@@ -1,8 +1,8 @@
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import { formatDuration } from '../shared/duration.ts';
 import { PortwardenError } from '../shared/errors.ts';
-import { ownTransport, sharedTransport, type AuthorityTls, type TransportHandle } from './authority-transport.ts';
+import { ownTransport, sharedTransport, type AuthorityTls, type DispatcherSource, type TransportHandle } from './authority-transport.ts';
 import { BearerToken } from './bearer-token.ts';
 
 /** One blocking-query answer: the service's current tokens and the lids revoked since the index asked for. */
@@ -29,10 +29,10 @@ export interface AuthorityClientOptions {
   /** `authority.url`; a path prefix is kept. */
   url: string;
   tokenFile: string;
-  /** `authority.ca`, `authority.cert`, `authority.key`: used when no `dispatcher` is given. */
+  /** `authority.ca`, `authority.cert`, `authority.key`: used when no `transport` is given. */
   tls?: AuthorityTls;
-  /** The sidecar's shared authority transport (see `AuthorityTransport`); the client then does not close it. */
-  dispatcher?: Dispatcher;
+  /** The sidecar's shared authority transport (see `AuthorityTransport`), asked per request; the client does not close it. */
+  transport?: DispatcherSource;
 }
 
 /**
@@ -51,7 +51,7 @@ export class AuthorityClient {
   constructor(options: AuthorityClientOptions) {
     this.#base = new URL(options.url.endsWith('/') ? options.url : `${options.url}/`);
     this.#token = new BearerToken(options.tokenFile);
-    this.#transport = options.dispatcher === undefined ? ownTransport(options.tls ?? {}) : sharedTransport(options.dispatcher);
+    this.#transport = options.transport === undefined ? ownTransport(options.tls ?? {}) : sharedTransport(options.transport);
   }
 
   /** GET /.well-known/jwks.json; the parsed body, checked by the key store. */
@@ -81,9 +81,7 @@ export class AuthorityClient {
     const url = new URL(path, this.#base);
     let response: Dispatcher.ResponseData;
     try {
-      const dispatcher = await this.#transport.dispatcher();
-      response = await request(url, {
-        dispatcher,
+      response = await this.#transport.request(url, {
         method: 'GET',
         headers: token === undefined ? { accept: 'application/json' } : { accept: 'application/json', authorization: `Bearer ${token}` },
         signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),

@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Dispatcher } from 'undici';
 import { systemClock, type Clock } from '../shared/clock.ts';
 import type { SidecarConfig, PortConfig } from '../shared/config/sidecar-schema.ts';
 import { isPortwardenError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { AuthorityClient } from './authority-client.ts';
+import type { DispatcherSource } from './authority-transport.ts';
 import { JwksStore } from './jwks-store.ts';
 import { LastKnownGood } from './last-known-good.ts';
 import type { CachedLicense } from './license.ts';
@@ -60,10 +60,11 @@ export interface LicenseSyncOptions {
   metrics: SidecarMetrics;
   clock?: Clock;
   /**
-   * The sidecar's shared authority transport (`AuthorityTransport.dispatcher`), left open on
-   * close; without it the sync makes its own from `authority.ca`/`cert`/`key`.
+   * The sidecar's shared authority transport (`AuthorityTransport`), asked for its dispatcher
+   * per request and left open on close; without it the sync makes its own from
+   * `authority.ca`/`cert`/`key`.
    */
-  dispatcher?: Dispatcher;
+  transport?: DispatcherSource;
   /** Back-off between failed rounds: from `floorMs` (250ms) doubling up to `ceilingMs` (`authority.refresh`). */
   backoff?: { floorMs?: number; ceilingMs?: number };
   /** How often an unknown `kid` may refetch the JWKS (30s). */
@@ -128,7 +129,7 @@ export class LicenseSync implements LicenseSource {
     this.#ceilingMs = Math.max(options.backoff?.ceilingMs ?? this.#refreshMs, this.#floorMs);
     this.#healthIntervalMs = options.healthIntervalMs ?? 1_000;
     this.#random = options.random ?? Math.random;
-    this.#client = new AuthorityClient({ url: authority.url, tokenFile: authority.token_file, tls: authority, dispatcher: options.dispatcher });
+    this.#client = new AuthorityClient({ url: authority.url, tokenFile: authority.token_file, tls: authority, transport: options.transport });
     this.#jwks = new JwksStore({
       fetchJwks: (signal) => this.#client.fetchJwks(signal),
       clock: this.#clock,

@@ -140,6 +140,17 @@ export function createSidecarMetrics(registry: Registry = new Registry(), { proc
       labelNames: ['port', 'result'] as const,
       registers,
     }),
+    authorityTlsCertExpiry: new Gauge({
+      name: 'portwarden_authority_tls_cert_expiry_timestamp_seconds',
+      help: 'When the client certificate the sidecar presents to the authority (authority.cert) expires (its notAfter); absent without one.',
+      registers,
+    }),
+    authorityTlsReloadsTotal: new Counter({
+      name: 'portwarden_authority_tls_reloads_total',
+      help: 'Re-reads of authority.ca, authority.cert and authority.key that found them changed, by result (applied: new requests use them; refused: the old ones stay).',
+      labelNames: ['result'] as const,
+      registers,
+    }),
   };
 }
 

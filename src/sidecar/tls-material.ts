@@ -1,13 +1,12 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
 import { systemClock, type Clock } from '../shared/clock.ts';
 import { ConfigError, type ConfigIssue } from '../shared/config/load.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { SidecarMetrics } from './metrics.ts';
 import { certificateIdentity } from './spiffe.ts';
+import { watchTlsFiles } from './tls-watch.ts';
 
 /** The files a port's TLS identity is made of, as configured. */
 export interface TlsFiles {
@@ -60,10 +59,9 @@ export class TlsMaterial {
   readonly #log: Logger;
   readonly #clock: Clock;
   readonly #listeners = new Set<(snapshot: TlsSnapshot) => void>();
-  readonly #watchers: FSWatcher[] = [];
+  #watch: { close(): void } | undefined;
   #raw: Raw;
   #current: TlsSnapshot;
-  #debounce: NodeJS.Timeout | undefined;
   #reloading: Promise<unknown> = Promise.resolve();
   #closed = false;
 
@@ -80,7 +78,14 @@ export class TlsMaterial {
     const raw = await readAll(options);
     const material = new TlsMaterial(options, raw, build(options, raw));
     material.#applied();
-    if (options.watch !== false) material.#watch();
+    if (options.watch !== false) {
+      material.#watch = watchTlsFiles({
+        files: fileKeys.map((key) => options.files[key]),
+        debounceMs: options.debounceMs ?? 100,
+        logger: material.#log,
+        onChange: () => void material.reload(),
+      });
+    }
     return material;
   }
 
@@ -105,8 +110,7 @@ export class TlsMaterial {
   /** Stops watching. Idempotent; the current snapshot stays readable. */
   async close(): Promise<void> {
     this.#closed = true;
-    clearTimeout(this.#debounce);
-    for (const watcher of this.#watchers.splice(0)) watcher.close();
+    this.#watch?.close();
     await this.#reloading;
   }
 
@@ -140,26 +144,6 @@ export class TlsMaterial {
     const fields = { identity: this.#current.identity, serial: cert.serialNumber, notAfter: cert.validToDate.toISOString() };
     if (notAfter <= this.#clock.now()) this.#log.warn(fields, 'TLS certificate in use has expired');
     else this.#log.info(fields, 'TLS material loaded');
-  }
-
-  #watch(): void {
-    const dirs = new Set(fileKeys.map((key) => dirname(resolve(this.#options.files[key]))));
-    for (const dir of dirs) {
-      try {
-        const watcher = watch(dir, { persistent: false }, () => this.#changed());
-        watcher.on('error', (err) => this.#log.warn({ err, dir }, 'cannot watch TLS files; SIGHUP still reloads them'));
-        this.#watchers.push(watcher);
-      } catch (err) {
-        this.#log.warn({ err, dir }, 'cannot watch TLS files; SIGHUP still reloads them');
-      }
-    }
-  }
-
-  // any change in the directories re-reads; unchanged bytes make that a no-op
-  #changed(): void {
-    if (this.#closed) return;
-    clearTimeout(this.#debounce);
-    this.#debounce = setTimeout(() => void this.reload(), this.#options.debounceMs ?? 100);
   }
 }
 

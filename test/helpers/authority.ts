@@ -114,3 +114,14 @@ export function issueBody(overrides: Record<string, unknown> = {}): Record<strin
     ...overrides,
   };
 }
+
+/** jose `jwtVerify` options as a sidecar pins them (alg, typ, iss, aud), judged at `at` (ms). */
+export function pinnedLicenseChecks(at: number) {
+  return {
+    algorithms: ['EdDSA'],
+    typ: 'portwarden-license+jwt',
+    issuer: 'portwarden-authority',
+    audience: 'portwarden-sidecar',
+    currentDate: new Date(at),
+  };
+}

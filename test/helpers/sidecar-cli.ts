@@ -5,6 +5,7 @@ import { onTestFinished } from 'vitest';
 import { tempDir } from './tmp.ts';
 import { waitFor } from './wait.ts';
 import type { LogLine } from './sidecar-harness.ts';
+import { LOCAL_IDENTITY } from './static-license-source.ts';
 
 const node = 'node_modules/.bin/node';
 const bin = 'bin/portwarden.js';
@@ -80,4 +81,27 @@ export async function sidecarFiles(options: {
   ].join('\n');
   await writeFile(file, text);
   return { dir, file };
+}
+
+/** Waits for `sidecar started`; resolves to the `api` port's address and the admin URL. */
+export async function startedAt(sidecar: SidecarProcess): Promise<{ address: { host: string; port: number }; admin: string }> {
+  const started = await sidecar.waitForLog('sidecar started');
+  const [host = '', port = ''] = String((started.ports as Record<string, string>).api).split(':');
+  return { address: { host, port: Number(port) }, admin: `http://${String(started.admin)}` };
+}
+
+/**
+ * The body of a one-port sidecar file: service `payments`, admin on an ephemeral loopback
+ * port, loopback callers as LOCAL_IDENTITY, and `api` on 127.0.0.1:0 in front of `upstream`.
+ * `extra` lines go before `ports:` (e.g. `shutdown_timeout: 2s`).
+ */
+export function onePortBody(upstream: string, extra: string[] = []): string {
+  return [
+    'service: payments',
+    'admin: { listen: 127.0.0.1:0 }',
+    `identities: [{ cidr: 127.0.0.0/8, identity: "${LOCAL_IDENTITY}" }]`,
+    ...extra,
+    'ports:',
+    `  - { name: api, listen: 127.0.0.1:0, upstream: ${upstream} }`,
+  ].join('\n');
 }

@@ -1,12 +1,10 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
-import { expect, it, onTestFinished } from 'vitest';
-import { startTestAuthority, testAdminToken, type TestAuthority } from '../helpers/authority.ts';
-import { tempDir } from '../helpers/tmp.ts';
-import { waitFor } from '../helpers/wait.ts';
+import { expect, it } from 'vitest';
+import { pinnedLicenseChecks, startTestAuthority, testAdminToken, type TestAuthority } from '../helpers/authority.ts';
+import { spawnAuthority } from '../helpers/authority-process.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const node = join(root, 'node_modules/.bin/node');
@@ -36,14 +34,6 @@ const rows = (stdout: string) =>
     .trimEnd()
     .split('\n')
     .map((line) => line.split(/\s{2,}/));
-
-const pinned = (at: number) => ({
-  algorithms: ['EdDSA'],
-  typ: 'portwarden-license+jwt',
-  issuer: 'portwarden-authority',
-  audience: 'portwarden-sidecar',
-  currentDate: new Date(at),
-});
 
 interface KeyJson {
   kid: string;
@@ -75,7 +65,7 @@ it('keys rotate and keys list (table and json): the retired key stays listed and
   // the license signed before the rotation still verifies against the published JWKS
   const jwks = (await t.api('GET', '/.well-known/jwks.json', { token: null })).body as JSONWebKeySet;
   expect(jwks.keys.map((k) => k.kid).sort()).toEqual([license.kid, fresh.kid].sort());
-  const { payload } = await jwtVerify(license.token, createLocalJWKSet(jwks), pinned(t.clock.now() + hour));
+  const { payload } = await jwtVerify(license.token, createLocalJWKSet(jwks), pinnedLicenseChecks(t.clock.now() + hour));
   expect(payload).toMatchObject({ lid: license.lid, sub: 'payments/api' });
   const after = (await t.api('POST', '/v1/licenses', { body: { service: 'orders', port_name: 'grpc', port: { number: 24101, protocol: 'tcp' }, allow: ['spiffe://corp/x'] } })).body;
   expect(decodeProtectedHeader(after.token).kid).toBe(fresh.kid);
@@ -170,7 +160,7 @@ it('licenses renew keeps the lid with a new jti and a later exp; licenses show; 
   expect(view.jti).not.toBe(issued.jti);
   expect(Date.parse(view.expires_at)).toBeGreaterThan(Date.parse(issued.expires_at));
   const jwks = createLocalJWKSet((await t.api('GET', '/.well-known/jwks.json', { token: null })).body as JSONWebKeySet);
-  const { payload } = await jwtVerify(view.token, jwks, pinned(t.clock.now()));
+  const { payload } = await jwtVerify(view.token, jwks, pinnedLicenseChecks(t.clock.now()));
   expect(payload).toMatchObject({ lid: issued.lid, jti: view.jti, exp: Date.parse(view.expires_at) / 1000 });
 
   const shown = await portwarden(as(t), 'licenses', 'show', issued.lid);
@@ -265,21 +255,9 @@ it('with approval: manual, ports request waits; ports approve and ports reject -
 });
 
 it('the authority keeps its data directory 0700 and authority.db and admin.token 0600', async () => {
-  const dir = await tempDir();
-  const dataDir = join(dir, 'data');
-  const config = join(dir, 'authority.yaml');
-  await writeFile(config, `listen: 127.0.0.1:0\ndata_dir: ${dataDir}\nlog: { level: info }\n`);
-  const authority = spawn(node, ['bin/portwarden.js', 'authority', '--config', config], { cwd: root, env: { PATH: process.env.PATH ?? '' } });
-  let log = '';
-  authority.stdout.on('data', (chunk: Buffer) => (log += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => authority.on('close', resolve));
-  onTestFinished(() => {
-    if (authority.exitCode === null) authority.kill('SIGKILL');
-  });
-  const ready = await waitFor(() => log.split('\n').find((line) => line.includes('"authority listening"')), { timeoutMs: 15_000, what: 'the authority to listen' });
-  const { url, admin_token_file: tokenFile } = JSON.parse(ready) as { url: string; admin_token_file: string };
+  const authority = await spawnAuthority();
+  const { url, dataDir, adminTokenFile: tokenFile, adminToken: admin } = authority;
   expect(tokenFile).toBe(join(dataDir, 'admin.token'));
-  const admin = (await readFile(tokenFile, 'utf8')).trim();
   // a write, so SQLite's WAL files exist too
   expect((await portwarden({ authority: url, token: admin }, 'keys', 'rotate')).code).toBe(0);
 
@@ -292,9 +270,9 @@ it('the authority keeps its data directory 0700 and authority.db and admin.token
   // whatever else SQLite keeps next to the database (WAL, shared memory) holds its pages too
   expect(files.map((file) => [file, mode(join(dataDir, file))])).toEqual(files.map((file) => [file, 0o600]));
 
-  authority.kill('SIGTERM');
-  expect(await exited).toBe(0);
-  expect(log).not.toContain(admin);
+  authority.child.kill('SIGTERM');
+  expect(await authority.exited).toBe(0);
+  expect(authority.log()).not.toContain(admin);
   expect(readdirSync(dataDir).map((file) => [file, mode(join(dataDir, file))])).toEqual(readdirSync(dataDir).map((file) => [file, 0o600]));
 });
 

@@ -1,9 +1,6 @@
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { expect, it, onTestFinished } from 'vitest';
-import { tempDir } from '../helpers/tmp.ts';
-import { waitFor } from '../helpers/wait.ts';
+import { expect, it } from 'vitest';
+import { spawnAuthority } from '../helpers/authority-process.ts';
 
 const node = 'node_modules/.bin/node';
 const bin = 'bin/portwarden.js';
@@ -27,19 +24,8 @@ function run(args: string[], env: Record<string, string>): Promise<Run> {
 }
 
 it('runs the authority and drives it with tokens, licenses issue/list/revoke --format json, with exit codes', async () => {
-  const dir = await tempDir();
-  const config = join(dir, 'authority.yaml');
-  await writeFile(config, `listen: 127.0.0.1:0\ndata_dir: ${join(dir, 'data')}\nlog: { level: info }\n`);
-  const authority = spawn(node, [bin, 'authority', '--config', config], { env: { PATH: process.env.PATH ?? '' } });
-  let log = '';
-  authority.stdout.on('data', (chunk: Buffer) => (log += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => authority.on('close', resolve));
-  onTestFinished(() => {
-    if (authority.exitCode === null) authority.kill('SIGKILL');
-  });
-  const ready = await waitFor(() => log.split('\n').find((line) => line.includes('"authority listening"')), { timeoutMs: 15_000, what: 'the authority to listen' });
-  const { url, admin_token_file: tokenFile } = JSON.parse(ready) as { url: string; admin_token_file: string };
-  const admin = (await readFile(tokenFile, 'utf8')).trim();
+  const authority = await spawnAuthority();
+  const { url, adminToken: admin } = authority;
   const env = { PORTWARDEN_AUTHORITY: url, PORTWARDEN_TOKEN: admin };
 
   const sidecar = await run(['tokens', 'create', '--role', 'sidecar', '--service', 'payments'], env);
@@ -73,8 +59,8 @@ it('runs the authority and drives it with tokens, licenses issue/list/revoke --f
   const noToken = await run(['licenses', 'list'], { PORTWARDEN_AUTHORITY: url });
   expect([noToken.code, noToken.stderr]).toEqual([1, expect.stringContaining('unauthenticated')]);
 
-  authority.kill('SIGTERM');
-  expect(await exited).toBe(0);
-  expect(log).toContain('"authority stopped"');
-  expect(log).not.toContain(admin);
+  authority.child.kill('SIGTERM');
+  expect(await authority.exited).toBe(0);
+  expect(authority.log()).toContain('"authority stopped"');
+  expect(authority.log()).not.toContain(admin);
 });

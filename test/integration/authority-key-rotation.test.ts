@@ -1,20 +1,12 @@
 import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { expect, it } from 'vitest';
-import { issueBody, startTestAuthority } from '../helpers/authority.ts';
+import { issueBody, pinnedLicenseChecks, startTestAuthority } from '../helpers/authority.ts';
 import { waitFor } from '../helpers/wait.ts';
-
-const pinned = (at: number) => ({
-  algorithms: ['EdDSA'],
-  typ: 'portwarden-license+jwt',
-  issuer: 'portwarden-authority',
-  audience: 'portwarden-sidecar',
-  currentDate: new Date(at),
-});
 
 it('issues a license that verifies against the published JWKS with every claim of the contract', async () => {
   const t = await startTestAuthority();
   const license = (await t.api('POST', '/v1/licenses', { body: issueBody({ ttl: '2h', renew: 'always' }) })).body;
-  const { payload, protectedHeader } = await jwtVerify(license.token, createRemoteJWKSet(new URL(`${t.url}/.well-known/jwks.json`)), pinned(t.clock.now()));
+  const { payload, protectedHeader } = await jwtVerify(license.token, createRemoteJWKSet(new URL(`${t.url}/.well-known/jwks.json`)), pinnedLicenseChecks(t.clock.now()));
   expect(protectedHeader).toEqual({ alg: 'EdDSA', typ: 'portwarden-license+jwt', kid: license.kid });
   const iat = t.clock.now() / 1000;
   expect(payload).toEqual({
@@ -45,14 +37,14 @@ it('keeps a retired key in the JWKS until the last token it signed expires, then
 
   const jwksNow = async () => (await t.api('GET', '/.well-known/jwks.json', { token: null })).body as JSONWebKeySet;
   expect((await jwksNow()).keys.map((k) => k.kid).sort()).toEqual([old.kid, rotated.body.kid].sort());
-  await jwtVerify(old.token, createLocalJWKSet(await jwksNow()), pinned(t.clock.now() + 59 * 60_000));
-  await jwtVerify(fresh.token, createLocalJWKSet(await jwksNow()), pinned(t.clock.now()));
+  await jwtVerify(old.token, createLocalJWKSet(await jwksNow()), pinnedLicenseChecks(t.clock.now() + 59 * 60_000));
+  await jwtVerify(fresh.token, createLocalJWKSet(await jwksNow()), pinnedLicenseChecks(t.clock.now()));
   const keys = (await t.api('GET', '/v1/keys')).body.keys;
   expect(keys.find((k: { kid: string }) => k.kid === old.kid)).toMatchObject({ state: 'retired', published: true });
 
   t.clock.advance(60 * 60_000); // the old key's last token has expired
   expect((await jwksNow()).keys.map((k) => k.kid)).toEqual([rotated.body.kid]);
-  await expect(jwtVerify(old.token, createLocalJWKSet(await jwksNow()), pinned(t.clock.now() - 1000))).rejects.toMatchObject({ code: 'ERR_JWKS_NO_MATCHING_KEY' });
+  await expect(jwtVerify(old.token, createLocalJWKSet(await jwksNow()), pinnedLicenseChecks(t.clock.now() - 1000))).rejects.toMatchObject({ code: 'ERR_JWKS_NO_MATCHING_KEY' });
   expect((await t.api('GET', '/v1/audit?action=key.rotated')).body.entries).toEqual([
     expect.objectContaining({ actor: 'env-admin', target: `key/${rotated.body.kid}`, before: expect.objectContaining({ kid: old.kid }) }),
   ]);

@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { issueBody, startTestAuthority } from '../helpers/authority.ts';
@@ -42,4 +42,13 @@ it('keeps keys, licenses, tokens, audit and the change index across a restart', 
   const next = (await second.api('POST', '/v1/licenses', { body: issueBody({ port_name: 'grpc' }), token: admin })).body;
   expect(next.modify_index).toBe(before.body.index + 1);
   expect(next.kid).not.toBe(oldKid);
+});
+
+it('warns at start when its data directory already existed open to other users, and not when it is private', async () => {
+  const shared = await tempDir();
+  chmodSync(shared, 0o755);
+  const loose = await startTestAuthority({ dataDir: shared });
+  expect(loose.logs).toContainEqual(expect.objectContaining({ level: 'warn', data_dir: shared, mode: '0755', msg: 'data_dir is accessible to other users; chmod 700 it' }));
+  const tight = await startTestAuthority();
+  expect(tight.logs.some((line) => line.msg === 'data_dir is accessible to other users; chmod 700 it')).toBe(false);
 });

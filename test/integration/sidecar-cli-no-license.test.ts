@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { freePort } from '../helpers/ports.ts';
 import { closedBy, connectTo, echo, startUpstream } from '../helpers/sidecar-harness.ts';
-import { sidecarFiles, spawnSidecar } from '../helpers/sidecar-cli.ts';
+import { onePortBody, sidecarFiles, spawnSidecar, startedAt } from '../helpers/sidecar-cli.ts';
 import { LOCAL_IDENTITY } from '../helpers/static-license-source.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -30,22 +30,14 @@ it('with no cache and no authority: stays up, refuses callers with no_license, n
     authorityUrl,
     token: 'pw.0000000000000000.not-a-real-token',
     telemetry: ['  report_interval: 1h'],
-    body: [
-      'service: payments',
-      'admin: { listen: 127.0.0.1:0 }',
-      `identities: [{ cidr: 127.0.0.0/8, identity: "${LOCAL_IDENTITY}" }]`,
-      'ports:',
-      `  - { name: api, listen: 127.0.0.1:0, upstream: ${upstream.address} }`,
-    ].join('\n'),
+    body: onePortBody(upstream.address),
   });
   const cacheDir = join(dir, 'cache');
   await mkdir(cacheDir);
 
   const sidecar = spawnSidecar(file);
-  const started = await sidecar.waitForLog('sidecar started');
+  const { address, admin } = await startedAt(sidecar);
   expect(sidecar.logs.some((line) => line.msg === 'no last-known-good licenses; waiting for the authority')).toBe(true);
-  const [host = '', port = ''] = String((started.ports as Record<string, string>).api).split(':');
-  const admin = `http://${String(started.admin)}`;
 
   // a few failed rounds (backing off from 250ms), and the process is still the same one
   await waitFor(() => sidecar.logs.filter((line) => line.msg === 'authority sync failed').length >= 3, { timeoutMs: 10_000, what: 'three failed sync rounds' });
@@ -53,7 +45,7 @@ it('with no cache and no authority: stays up, refuses callers with no_license, n
   expect(sidecar.logs.find((line) => line.msg === 'authority sync failed')).toMatchObject({ level: 'warn', code: 'authority_unreachable', detail: expect.stringContaining('ECONNREFUSED') });
 
   // the port listens, and refuses: closed before a byte reaches the upstream
-  const caller = await connectTo({ host, port: Number(port) });
+  const caller = await connectTo(address);
   const ended = closedBy(caller);
   caller.write('hello?');
   // an EOF, or a reset when the refused socket is closed with the caller's bytes unread; never data

@@ -2,7 +2,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { expect, it, onTestFinished } from 'vitest';
 import { FakeAuthority } from '../helpers/fake-authority.ts';
 import { connectTo, echo, echoes, startUpstream } from '../helpers/sidecar-harness.ts';
-import { sidecarFiles, spawnSidecar } from '../helpers/sidecar-cli.ts';
+import { sidecarFiles, spawnSidecar, startedAt } from '../helpers/sidecar-cli.ts';
 import { LOCAL_IDENTITY } from '../helpers/static-license-source.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -23,11 +23,9 @@ it('reloads on a saved file and on SIGHUP, refuses a bad file and keeps serving 
   };
 
   const sidecar = spawnSidecar(file);
-  const started = await sidecar.waitForLog('sidecar started');
-  const [host = '', port = ''] = String((started.ports as Record<string, string>).api).split(':');
-  const admin = `http://${String(started.admin)}`;
+  const { address, admin } = await startedAt(sidecar);
   await waitFor(async () => (await fetch(`${admin}/readyz`)).status === 200, { timeoutMs: 15_000, what: 'a license' });
-  const open = await connectTo({ host, port: Number(port) });
+  const open = await connectTo(address);
   expect(await echoes(open, 'before')).toBe(true);
 
   await save([...head, api, web]);

@@ -1,15 +1,11 @@
-import { spawn } from 'node:child_process';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { expect, it, onTestFinished } from 'vitest';
+import { expect, it } from 'vitest';
 import { connectTo, echo, echoes, startUpstream } from '../helpers/sidecar-harness.ts';
-import { sidecarFiles, spawnSidecar, type SidecarProcess } from '../helpers/sidecar-cli.ts';
+import { onePortBody, sidecarFiles, spawnSidecar, startedAt } from '../helpers/sidecar-cli.ts';
 import { LOCAL_IDENTITY } from '../helpers/static-license-source.ts';
-import { tempDir } from '../helpers/tmp.ts';
 import { waitFor } from '../helpers/wait.ts';
-
-const node = 'node_modules/.bin/node';
-const bin = 'bin/portwarden.js';
+import { spawnAuthority } from '../helpers/authority-process.ts';
 
 /** Calls the authority's API as admin; resolves to the JSON answer, failing on an error status. */
 async function api(url: string, adminToken: string, path: string, body: unknown): Promise<Record<string, unknown>> {
@@ -23,31 +19,10 @@ async function api(url: string, adminToken: string, path: string, body: unknown)
   return answer;
 }
 
-/** Waits for `sidecar started`; resolves to the port's address and the admin URL. */
-async function startedAt(sidecar: SidecarProcess): Promise<{ address: { host: string; port: number }; admin: string }> {
-  const started = await sidecar.waitForLog('sidecar started');
-  const [host = '', port = ''] = String((started.ports as Record<string, string>).api).split(':');
-  return { address: { host, port: Number(port) }, admin: `http://${String(started.admin)}` };
-}
-
 it('restarted during an authority outage, admits end to end on the cached license and reports the port degraded', async () => {
   // a real authority process, driven through its HTTP API
-  const dir = await tempDir();
-  const authorityConfig = join(dir, 'authority.yaml');
-  await writeFile(authorityConfig, `listen: 127.0.0.1:0\ndata_dir: ${join(dir, 'data')}\nlog: { level: info }\n`);
-  const authority = spawn(node, [bin, 'authority', '--config', authorityConfig], { env: { PATH: process.env.PATH ?? '' } });
-  let authorityLog = '';
-  authority.stdout.on('data', (chunk: Buffer) => (authorityLog += chunk.toString()));
-  const authorityExited = new Promise<unknown>((resolve) => authority.on('close', resolve));
-  onTestFinished(() => {
-    if (authority.exitCode === null && authority.signalCode === null) authority.kill('SIGKILL');
-  });
-  const ready = await waitFor(() => authorityLog.split('\n').find((line) => line.includes('"authority listening"')), {
-    timeoutMs: 15_000,
-    what: 'the authority to listen',
-  });
-  const { url, admin_token_file: adminTokenFile } = JSON.parse(ready) as { url: string; admin_token_file: string };
-  const adminToken = (await readFile(adminTokenFile, 'utf8')).trim();
+  const authority = await spawnAuthority();
+  const { url, adminToken } = authority;
   const { token } = (await api(url, adminToken, '/v1/tokens', { role: 'sidecar', service: 'payments' })) as { token: string };
   const issued = await api(url, adminToken, '/v1/licenses', {
     service: 'payments',
@@ -68,14 +43,7 @@ it('restarted during an authority outage, admits end to end on the cached licens
     authorityUrl: url,
     token,
     telemetry: ['  report_interval: 1h'],
-    body: [
-      'service: payments',
-      'admin: { listen: 127.0.0.1:0 }',
-      `identities: [{ cidr: 127.0.0.0/8, identity: "${LOCAL_IDENTITY}" }]`,
-      'shutdown_timeout: 2s',
-      'ports:',
-      `  - { name: api, listen: 127.0.0.1:0, upstream: ${upstream.address} }`,
-    ].join('\n'),
+    body: onePortBody(upstream.address, ['shutdown_timeout: 2s']),
   });
   const cacheFile = join(sidecarDir, 'cache', 'licenses-payments.json');
 
@@ -87,8 +55,8 @@ it('restarted during an authority outage, admits end to end on the cached licens
   expect((await stat(cacheFile)).mode & 0o777).toBe(0o600);
 
   // the authority goes away; then the sidecar is stopped and started again while it is down
-  authority.kill('SIGKILL');
-  await authorityExited;
+  authority.child.kill('SIGKILL');
+  await authority.exited;
   first.child.kill('SIGTERM');
   expect(await first.exited).toBe(0);
 

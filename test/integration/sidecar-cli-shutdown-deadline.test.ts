@@ -1,7 +1,7 @@
 import { expect, it, onTestFinished } from 'vitest';
 import { FakeAuthority } from '../helpers/fake-authority.ts';
 import { closedBy, connectTo, echo, echoes, startUpstream } from '../helpers/sidecar-harness.ts';
-import { sidecarFiles, spawnSidecar, type SidecarProcess } from '../helpers/sidecar-cli.ts';
+import { onePortBody, sidecarFiles, spawnSidecar, startedAt, type SidecarProcess } from '../helpers/sidecar-cli.ts';
 import { LOCAL_IDENTITY } from '../helpers/static-license-source.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -15,21 +15,12 @@ async function readySidecar(shutdownTimeout: string): Promise<{ sidecar: Sidecar
     authorityUrl: authority.url,
     token: authority.sidecarToken('payments'),
     telemetry: ['  report_interval: 1h'],
-    body: [
-      'service: payments',
-      'admin: { listen: 127.0.0.1:0 }',
-      `identities: [{ cidr: 127.0.0.0/8, identity: "${LOCAL_IDENTITY}" }]`,
-      `shutdown_timeout: ${shutdownTimeout}`,
-      'ports:',
-      `  - { name: api, listen: 127.0.0.1:0, upstream: ${upstream.address} }`,
-    ].join('\n'),
+    body: onePortBody(upstream.address, [`shutdown_timeout: ${shutdownTimeout}`]),
   });
   const sidecar = spawnSidecar(file);
-  const started = await sidecar.waitForLog('sidecar started');
-  const [host = '', port = ''] = String((started.ports as Record<string, string>).api).split(':');
-  const admin = `http://${String(started.admin)}`;
+  const { address, admin } = await startedAt(sidecar);
   await waitFor(async () => (await fetch(`${admin}/readyz`)).status === 200, { timeoutMs: 15_000, what: 'a license' });
-  return { sidecar, address: { host, port: Number(port) } };
+  return { sidecar, address };
 }
 
 it('cuts a connection still open at shutdown_timeout, logs it closed by shutdown, and exits 1', async () => {

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { expect, it, onTestFinished } from 'vitest';
 import { FakeAuthority } from '../helpers/fake-authority.ts';
 import { connectTo, hashIncoming, startUpstream } from '../helpers/sidecar-harness.ts';
-import { sidecarFiles, spawnSidecar } from '../helpers/sidecar-cli.ts';
+import { onePortBody, sidecarFiles, spawnSidecar, startedAt } from '../helpers/sidecar-cli.ts';
 import { LOCAL_IDENTITY } from '../helpers/static-license-source.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -32,29 +32,20 @@ it('drains large transfers on SIGTERM with every byte intact, refuses new caller
   const { file } = await sidecarFiles({
     authorityUrl: authority.url,
     token: authority.sidecarToken('payments'),
-    body: [
-      'service: payments',
-      'admin: { listen: 127.0.0.1:0 }',
-      'identities: [{ cidr: 127.0.0.0/8, identity: "spiffe://test.local/ns/default/sa/client" }]',
-      'shutdown_timeout: 60s',
-      'ports:',
-      `  - { name: api, listen: 127.0.0.1:0, upstream: ${upstream.address} }`,
-    ].join('\n'),
+    body: onePortBody(upstream.address, ['shutdown_timeout: 60s']),
   });
 
   const sidecar = spawnSidecar(file);
-  const started = await sidecar.waitForLog('sidecar started');
-  const [host = '', port = ''] = String((started.ports as Record<string, string>).api).split(':');
-  const admin = `http://${String(started.admin)}`;
+  const { address, admin } = await startedAt(sidecar);
   await waitFor(async () => (await fetch(`${admin}/readyz`)).status === 200, { timeoutMs: 15_000, what: 'a license' });
 
-  const clients = await Promise.all([connectTo({ host, port: Number(port) }), connectTo({ host, port: Number(port) })]);
+  const clients = await Promise.all([connectTo(address), connectTo(address)]);
   const transfers = clients.map((client) => Promise.all([hashIncoming(client), sendPaced(client)]));
   await waitFor(() => upstreamSides.length === 2);
 
   sidecar.child.kill('SIGTERM');
   await sidecar.waitForLog('stopped accepting; draining open connections', { open: 2 });
-  await expect(connectTo({ host, port: Number(port) })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  await expect(connectTo(address)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
 
   const atClients = await Promise.all(transfers);
   const atUpstream = await Promise.all(upstreamSides);

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { expect, it, onTestFinished } from 'vitest';
 import { FakeAuthority } from '../helpers/fake-authority.ts';
 import { connectTo, echo, echoes, readAll, startUpstream } from '../helpers/sidecar-harness.ts';
-import { sidecarFiles, spawnSidecar } from '../helpers/sidecar-cli.ts';
+import { onePortBody, sidecarFiles, spawnSidecar, startedAt } from '../helpers/sidecar-cli.ts';
 import { LOCAL_IDENTITY } from '../helpers/static-license-source.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -16,19 +16,10 @@ it('refuses callers while out of descriptors, stays up, and serves again once th
     authorityUrl: authority.url,
     token: authority.sidecarToken('payments'),
     telemetry: ['  report_interval: 1h'], // no reporting connections while descriptors are counted
-    body: [
-      'service: payments',
-      'admin: { listen: 127.0.0.1:0 }',
-      `identities: [{ cidr: 127.0.0.0/8, identity: "${LOCAL_IDENTITY}" }]`,
-      'ports:',
-      `  - { name: api, listen: 127.0.0.1:0, upstream: ${upstream.address} }`,
-    ].join('\n'),
+    body: onePortBody(upstream.address),
   });
   const sidecar = spawnSidecar(file);
-  const started = await sidecar.waitForLog('sidecar started');
-  const [host = '', port = ''] = String((started.ports as Record<string, string>).api).split(':');
-  const address = { host, port: Number(port) };
-  const admin = `http://${String(started.admin)}`;
+  const { address, admin } = await startedAt(sidecar);
   await waitFor(async () => (await fetch(`${admin}/readyz`)).status === 200, { timeoutMs: 15_000, what: 'a license' });
 
   // no descriptor to spare: callers cannot be served, but the sidecar must not fall over

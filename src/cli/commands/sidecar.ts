@@ -49,17 +49,17 @@ export const sidecarCommand: Command = {
     const metrics = createSidecarMetrics(new Registry());
     const clock = systemClock;
     // one pool for everything sent to the authority (sync, JWKS, telemetry, inventory), with
-    // authority.ca and the client certificate; bad files refuse the start (exit 2), naming the key
+    // authority.ca and the client certificate; bad files refuse the start (exit 2), naming the
+    // key. Replaced files are re-read (on change and SIGHUP) and apply to new requests.
     let transport: AuthorityTransport;
     try {
-      transport = await AuthorityTransport.open(config.authority);
+      transport = await AuthorityTransport.open(config.authority, { logger, metrics });
     } catch (err) {
       await flush(logger);
       throw err;
     }
-    const { dispatcher } = transport;
-    const sync = new LicenseSync({ service: config.service, authority: config.authority, ports: syncPortsFromConfig(config.ports), clock, logger, metrics, dispatcher });
-    const telemetry = new AccessTelemetry({ config, metrics, logger, clock, dispatcher });
+    const sync = new LicenseSync({ service: config.service, authority: config.authority, ports: syncPortsFromConfig(config.ports), clock, logger, metrics, transport });
+    const telemetry = new AccessTelemetry({ config, metrics, logger, clock, transport });
     const sidecar = new Sidecar({ config, logger, metrics, clock, licenseSource: sync, onAccess: telemetry.onAccess });
     try {
       await sync.start();
@@ -74,16 +74,15 @@ export const sidecarCommand: Command = {
     }
 
     // every inventory.interval: this namespace's listening sockets to the authority; own ports read each round (reloads, port 0)
-    const inventory = new InventoryReporter({ config, metrics, logger, clock, dispatcher, ownPorts: () => sidecarOwnPorts(sidecar) });
+    const inventory = new InventoryReporter({ config, metrics, logger, clock, transport, ownPorts: () => sidecarOwnPorts(sidecar) });
     inventory.start();
 
     const reload = async () => {
       try {
         await sidecar.reloadFile(file, ctx.env);
       } finally {
-        // the transport keeps the material it was made with: say so when the files moved on
-        const changed = await transport.changedFiles();
-        if (changed.length > 0) logger.warn({ keys: changed }, 'authority TLS files changed; they take effect at the next start');
+        // SIGHUP re-reads authority.ca/cert/key as well, even when the file is refused
+        await transport.reload();
       }
     };
     const watcher = new ConfigWatcher({ file, logger, onChange: reload });

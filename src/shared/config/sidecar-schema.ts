@@ -97,6 +97,12 @@ export const sidecarSchema = z
     const { cert, key } = config.authority;
     if (cert !== undefined && key === undefined) ctx.addIssue({ code: 'custom', path: ['authority', 'key'], message: 'required with authority.cert: the client certificate needs its key' });
     if (key !== undefined && cert === undefined) ctx.addIssue({ code: 'custom', path: ['authority', 'cert'], message: 'required with authority.key: the key needs its client certificate' });
+    // TLS settings for a plaintext URL would be silently unused: almost always a URL left at http://
+    if (config.authority.url.startsWith('http://')) {
+      for (const tlsKey of ['ca', 'cert', 'key'] as const) {
+        if (config.authority[tlsKey] !== undefined) ctx.addIssue({ code: 'custom', path: ['authority', tlsKey], message: 'only used with an https:// authority url' });
+      }
+    }
     const names = new Map<string, number>();
     const listens = new Map<string, string>();
     config.ports.forEach((port, index) => {

@@ -1,7 +1,7 @@
-import type { Dispatcher } from 'undici';
 import { systemClock, type Clock } from '../../shared/clock.ts';
 import type { SidecarConfig } from '../../shared/config/sidecar-schema.ts';
 import type { Logger } from '../../shared/logger.ts';
+import type { DispatcherSource } from '../authority-transport.ts';
 import type { SidecarMetrics } from '../metrics.ts';
 import { AuthorityPoster } from '../telemetry/authority-post.ts';
 import { inventoryAnswerSchema, inventoryPath, locallyUnfronted, toInventoryReport, type InventoryListener } from './payload.ts';
@@ -26,8 +26,8 @@ export interface InventoryReporterOptions {
   /** The sidecar's own listen, upstream and admin ports, read each round (port 0 binds, reloads). */
   ownPorts: () => Iterable<number>;
   clock?: Clock;
-  /** The sidecar's shared authority transport (`AuthorityTransport.dispatcher`); one is made from `config.authority` when absent. */
-  dispatcher?: Dispatcher;
+  /** The sidecar's shared authority transport (`AuthorityTransport`), asked per request; one is made from `config.authority` when absent. */
+  transport?: DispatcherSource;
   /** Where listeners come from; `/proc/net` by default. */
   read?: () => Promise<Listener[]>;
 }
@@ -59,7 +59,7 @@ export class InventoryReporter {
     this.#poster = new AuthorityPoster({
       baseUrl: options.config.authority.url,
       tokenFile: options.config.authority.token_file,
-      dispatcher: options.dispatcher,
+      transport: options.transport,
       tls: options.config.authority,
     });
   }

@@ -1,6 +1,5 @@
-import { request, type Dispatcher } from 'undici';
 import { errorCodes, PortwardenError, type ErrorCode } from '../../shared/errors.ts';
-import { ownTransport, sharedTransport, type AuthorityTls, type TransportHandle } from '../authority-transport.ts';
+import { ownTransport, sharedTransport, type AuthorityTls, type DispatcherSource, type TransportHandle } from '../authority-transport.ts';
 import { BearerToken } from '../bearer-token.ts';
 
 /**
@@ -21,9 +20,9 @@ export interface AuthorityPosterOptions {
   baseUrl: string;
   /** `authority.token_file`; re-read when it changes or after a 401, so a rotated token is picked up. */
   tokenFile: string;
-  /** The sidecar's shared authority transport, left open on close; without it one is made from `tls` and closed here. */
-  dispatcher?: Dispatcher;
-  /** `authority.ca`, `authority.cert`, `authority.key`: used when no `dispatcher` is given. */
+  /** The sidecar's shared authority transport, asked per request and left open on close; without it one is made from `tls` and closed here. */
+  transport?: DispatcherSource;
+  /** `authority.ca`, `authority.cert`, `authority.key`: used when no `transport` is given. */
   tls?: AuthorityTls;
   /** Per attempt: headers and body each. */
   timeoutMs?: number;
@@ -39,26 +38,22 @@ export class AuthorityPoster {
   constructor(options: AuthorityPosterOptions) {
     this.#options = options;
     this.#token = new BearerToken(options.tokenFile);
-    this.#transport = options.dispatcher === undefined ? ownTransport(options.tls ?? {}) : sharedTransport(options.dispatcher);
+    this.#transport = options.transport === undefined ? ownTransport(options.tls ?? {}) : sharedTransport(options.transport);
   }
 
   /** POSTs `body` (JSON text) to `path` under the authority URL. Never throws. */
   async post(path: string, body: string, signal?: AbortSignal): Promise<PostResult> {
     let token: string;
-    let dispatcher: Dispatcher;
     try {
       token = await this.#token.get();
-      // an unreadable authority.ca/cert/key of a transport of its own is read again next time
-      dispatcher = await this.#transport.dispatcher();
     } catch (err) {
       return { outcome: 'retry', error: err as PortwardenError };
     }
     const url = this.#options.baseUrl.replace(/\/+$/, '') + path;
     const timeout = this.#options.timeoutMs ?? 10_000;
     try {
-      const response = await request(url, {
+      const response = await this.#transport.request(url, {
         method: 'POST',
-        dispatcher,
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body,
         headersTimeout: timeout,
@@ -73,6 +68,8 @@ export class AuthorityPoster {
       const error = errorFromBody(status, parsed);
       return rejectingStatuses.has(status) ? { outcome: 'rejected', status, error } : { outcome: 'retry', status, error };
     } catch (cause) {
+      // an unreadable authority.ca/cert/key of a transport of its own is read again next time
+      if (cause instanceof PortwardenError) return { outcome: 'retry', error: cause };
       return { outcome: 'retry', error: new PortwardenError('authority_unreachable', `POST ${path} failed`, { cause }) };
     }
   }

@@ -1,7 +1,7 @@
-import type { Dispatcher } from 'undici';
 import { systemClock, type Clock } from '../../shared/clock.ts';
 import type { SidecarConfig } from '../../shared/config/sidecar-schema.ts';
 import type { Logger } from '../../shared/logger.ts';
+import type { DispatcherSource } from '../authority-transport.ts';
 import type { SidecarMetrics } from '../metrics.ts';
 import type { TelemetryAccess } from './access-record.ts';
 import { AccessTable } from './access-table.ts';
@@ -15,8 +15,8 @@ export interface AccessTelemetryOptions {
   metrics: SidecarMetrics;
   logger: Logger;
   clock?: Clock;
-  /** The sidecar's shared authority transport (`AuthorityTransport.dispatcher`); one is made from `config.authority` when absent. */
-  dispatcher?: Dispatcher;
+  /** The sidecar's shared authority transport (`AuthorityTransport`), asked per request; one is made from `config.authority` when absent. */
+  transport?: DispatcherSource;
   /** How long `close` may spend delivering the last batches before spooling them. */
   closeTimeoutMs?: number;
 }
@@ -37,12 +37,12 @@ export class AccessTelemetry {
   readonly #reporter: TelemetryReporter;
   #closing: Promise<void> | undefined;
 
-  constructor({ config, metrics, logger, clock = systemClock, dispatcher, closeTimeoutMs }: AccessTelemetryOptions) {
+  constructor({ config, metrics, logger, clock = systemClock, transport, closeTimeoutMs }: AccessTelemetryOptions) {
     const log = logger.child({ component: 'telemetry' });
     const { telemetry } = config;
     this.#table = new AccessTable({ maxEntries: telemetry.max_entries, dropped: metrics.telemetryDroppedTotal });
     this.#lastAccess = new LastAccessMetric({ gauge: metrics.lastAccess, maxSeries: telemetry.max_identities });
-    this.#poster = new AuthorityPoster({ baseUrl: config.authority.url, tokenFile: config.authority.token_file, dispatcher, tls: config.authority });
+    this.#poster = new AuthorityPoster({ baseUrl: config.authority.url, tokenFile: config.authority.token_file, transport, tls: config.authority });
     const spool = new Spool({
       dir: telemetry.spool_dir,
       maxBytes: telemetry.spool_max_bytes,

@@ -54,8 +54,12 @@ describe('config loading', () => {
     expect(issuesOf(withAuthority('  cert: tls.crt\n'))).toEqual(['sidecar.yaml:2: authority.key: required with authority.cert: the client certificate needs its key']);
     expect(issuesOf(withAuthority('  key: tls.key\n'))).toEqual(['sidecar.yaml:2: authority.cert: required with authority.key: the key needs its client certificate']);
     // the same variables the CLI reads for --authority-cert and --authority-key set them
-    const fromEnv = parseConfigText(minimal, 'sidecar.yaml', sidecarSchema, { PORTWARDEN_AUTHORITY_CERT: '/run/tls.crt', PORTWARDEN_AUTHORITY_KEY: '/run/tls.key' });
+    const tlsEnv = { PORTWARDEN_AUTHORITY_URL: 'https://authority:7400', PORTWARDEN_AUTHORITY_CERT: '/run/tls.crt', PORTWARDEN_AUTHORITY_KEY: '/run/tls.key' };
+    const fromEnv = parseConfigText(minimal, 'sidecar.yaml', sidecarSchema, tlsEnv);
     expect(fromEnv.authority).toMatchObject({ cert: '/run/tls.crt', key: '/run/tls.key' });
+    // with a plaintext URL they would go unused: refused, each by name
+    const plaintext = withAuthority('  ca: ca.pem\n  cert: tls.crt\n  key: tls.key\n').replace('https://', 'http://');
+    expect(issuesOf(plaintext)).toEqual(['ca', 'cert', 'key'].map((key, i) => `sidecar.yaml:${4 + i}: authority.${key}: only used with an https:// authority url`));
   });
 
   it('reads listen as one host:port or a list of them (the first is the port\'s listen)', () => {
