@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // one throwaway PostgreSQL cluster per run for the shared store's tests (skipped when not installed)
+    globalSetup: ['test/helpers/postgres.ts'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 30_000,

@@ -1,8 +1,8 @@
 import { statSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import type { Registry } from 'prom-client';
 import { systemClock, type Clock } from '../shared/clock.ts';
 import type { AuthorityConfig } from '../shared/config/authority-schema.ts';
-import { PortwardenError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { AuthorityContext } from './context.ts';
 import { DrillSweeper } from './drill-sweeper.ts';
@@ -17,6 +17,7 @@ import { Renewer } from './renewer.ts';
 import { routeFactories } from './routes/index.ts';
 import { ApiServer } from './server.ts';
 import { LicenseSigner } from './signer.ts';
+import { PostgresStore } from './store/postgres.ts';
 import { SqliteStore } from './store/sqlite.ts';
 import type { Store } from './store/store.ts';
 import { TokenService } from './tokens.ts';
@@ -57,9 +58,10 @@ export class Authority {
   readonly #sweeper: RegisterSweeper;
   readonly #drills: DrillSweeper;
   readonly #state: { ready: boolean };
+  readonly #stopHearing: () => void;
   #closing: Promise<void> | undefined;
 
-  private constructor(parts: { url: string; adminTokenFile: string | undefined; context: AuthorityContext; server: ApiServer; renewer: Renewer; drills: DrillSweeper; sweeper: RegisterSweeper; state: { ready: boolean } }) {
+  private constructor(parts: { url: string; adminTokenFile: string | undefined; context: AuthorityContext; server: ApiServer; renewer: Renewer; drills: DrillSweeper; sweeper: RegisterSweeper; state: { ready: boolean }; stopHearing: () => void }) {
     this.url = parts.url;
     this.adminTokenFile = parts.adminTokenFile;
     this.context = parts.context;
@@ -68,6 +70,7 @@ export class Authority {
     this.#sweeper = parts.sweeper;
     this.#drills = parts.drills;
     this.#state = parts.state;
+    this.#stopHearing = parts.stopHearing;
   }
 
   /** Opens the store, makes the first key and admin token if needed, and starts serving. */
@@ -75,11 +78,10 @@ export class Authority {
     const { config, registry } = options;
     const clock = options.clock ?? systemClock;
     const logger = options.logger.child({ component: 'authority' });
-    if (config.storage.url) {
-      throw new PortwardenError('config_invalid', 'storage.url: PostgreSQL storage is not available in this version; remove it to use the embedded store');
-    }
-    const store: Store = SqliteStore.open({ dataDir: config.data_dir, clock });
+    const store = await openStore(config, clock, logger);
     const hub = new WatchHub();
+    // another authority sharing the store committed a change: wake this one's blocking queries too
+    const stopHearing = store.onChange((service, index) => hub.notify(service, index));
     let server: ApiServer | undefined;
     try {
       await store.transaction((tx) => ensureActiveKey(tx, clock));
@@ -115,23 +117,28 @@ export class Authority {
         intervalMs: options.renewIntervalMs ?? 5_000,
       });
       renewer.start();
+      const exclusive: Store['exclusive'] = (name, fn) => store.exclusive(name, fn);
       const sweeper = new RegisterSweeper({
         register: registerOf(context),
+        exclusive,
         logger,
         intervalMs: options.registerSweepIntervalMs ?? options.renewIntervalMs ?? 5_000,
       });
       sweeper.start();
       const drills = new DrillSweeper({
         drills: new DrillService({ store, hub, clock, licenses, issuer: config.issuer, logger }),
+        exclusive,
         logger,
         intervalMs: options.drillSweepIntervalMs ?? 1_000,
       });
       drills.start();
       state.ready = true;
       warnIfShared(config.data_dir, logger);
-      logger.info({ url, issuer: config.issuer, data_dir: config.data_dir, admin_token_file: bootstrap.file ?? null }, 'authority listening');
-      return new Authority({ url, adminTokenFile: bootstrap.file, context, server, renewer, drills, sweeper, state });
+      const storage = store instanceof PostgresStore ? store.target : 'sqlite';
+      logger.info({ url, issuer: config.issuer, data_dir: config.data_dir, storage, admin_token_file: bootstrap.file ?? null }, 'authority listening');
+      return new Authority({ url, adminTokenFile: bootstrap.file, context, server, renewer, drills, sweeper, state, stopHearing });
     } catch (err) {
+      stopHearing();
       await server?.close(0);
       await hub.close();
       await store.close();
@@ -144,6 +151,7 @@ export class Authority {
     this.#closing ??= (async () => {
       this.#state.ready = false;
       const serverClosed = this.#server.close(this.context.config.shutdown_timeout);
+      this.#stopHearing();
       await this.context.hub.close();
       await serverClosed;
       await this.#renewer.close();
@@ -154,6 +162,16 @@ export class Authority {
     })();
     return this.#closing;
   }
+}
+
+/**
+ * The store `storage` names: PostgreSQL shared with other authorities when `storage.url` is
+ * set (`data_dir` then holds only the admin token file), else SQLite in `data_dir`.
+ */
+async function openStore(config: AuthorityConfig, clock: Clock, logger: Logger): Promise<Store> {
+  if (!config.storage.url) return SqliteStore.open({ dataDir: config.data_dir, clock });
+  await mkdir(config.data_dir, { recursive: true, mode: 0o700 });
+  return PostgresStore.open({ url: config.storage.url, clock, logger });
 }
 
 /**

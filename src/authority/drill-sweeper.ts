@@ -2,9 +2,12 @@ import { PeriodicSweep } from '../shared/periodic-sweep.ts';
 import type { Logger } from '../shared/logger.ts';
 import { systemActor } from './audit.ts';
 import type { DrillService } from './drills.ts';
+import type { Store } from './store/store.ts';
 
 export interface DrillSweeperOptions {
   drills: DrillService;
+  /** `store.exclusive`: authorities sharing a store take turns restoring drills. */
+  exclusive: Store['exclusive'];
   logger: Logger;
   /** How often a sweep runs (real time); each sweep reads the injected clock. */
   intervalMs: number;
@@ -17,13 +20,17 @@ export interface DrillSweeperOptions {
  */
 export class DrillSweeper extends PeriodicSweep {
   readonly #drills: DrillService;
+  readonly #exclusive: Store['exclusive'];
 
   constructor(options: DrillSweeperOptions) {
     super({ what: 'drill sweep', intervalMs: options.intervalMs, logger: options.logger });
     this.#drills = options.drills;
+    this.#exclusive = options.exclusive;
   }
 
   protected async run(): Promise<void> {
-    await this.#drills.restoreDue(systemActor);
+    await this.#exclusive('drill-sweeper', async () => {
+      await this.#drills.restoreDue(systemActor);
+    });
   }
 }

@@ -32,6 +32,9 @@ export interface RenewerOptions {
  * A license is renewed when it is `renew: always`, or `renew: auto` and in use: a sidecar
  * reported an access to it within the last renew window's length (see `inUse`). The window opens
  * `renew_before` ahead of `exp`, or at half the TTL for TTLs shorter than twice that.
+ *
+ * Authorities sharing one store run the upkeep through `store.exclusive`, so a license due for
+ * renewal is renewed once; each still sets its own license gauges.
  */
 export class Renewer extends PeriodicSweep {
   readonly #o: RenewerOptions;
@@ -42,6 +45,13 @@ export class Renewer extends PeriodicSweep {
   }
 
   protected async run(): Promise<void> {
+    const { store, licenses, clock, metrics } = this.#o;
+    // authorities sharing a store take turns: one renews, the others skip the round
+    await store.exclusive('renewer', () => this.#upkeep());
+    await observeLicenses(store, clock, metrics, licenses.policy.renew_before);
+  }
+
+  async #upkeep(): Promise<void> {
     const { store, licenses, clock, logger, metrics } = this.#o;
     const active = await store.read((tx) => tx.keys.active());
     if (active && isRotationDue(active, this.#o.rotateEveryMs, clock.now())) {
@@ -73,7 +83,6 @@ export class Renewer extends PeriodicSweep {
     }
     await store.transaction((tx) => tx.telemetry.pruneBatches(clock.now() - batchMemoryMs));
     await store.transaction((tx) => tx.access.pruneCallers(clock.now() - callerMemoryMs));
-    await observeLicenses(store, clock, metrics, policy.renew_before);
   }
 }
 

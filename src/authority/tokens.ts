@@ -1,11 +1,12 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmod, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../shared/clock.ts';
 import { PortwardenError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { appendAudit, systemActor, type Actor } from './audit.ts';
-import type { Store, TokenRole, TokenRow } from './store/store.ts';
+import type { Store, StoreTx, TokenRole, TokenRow } from './store/store.ts';
 
 /** Who is calling: a verified API token. */
 export interface Principal extends Actor {
@@ -63,6 +64,10 @@ export class TokenService {
   }
 
   async create(actor: Actor, input: { role: TokenRole; service?: string | undefined; name?: string | undefined }): Promise<{ token: string; view: TokenView }> {
+    return this.#store.transaction((tx) => this.#insert(tx, actor, input));
+  }
+
+  async #insert(tx: StoreTx, actor: Actor, input: { role: TokenRole; service?: string | undefined; name?: string | undefined }): Promise<{ token: string; view: TokenView }> {
     if (input.role === 'sidecar' && !input.service) throw new PortwardenError('bad_request', 'service: a sidecar token needs the service it may act for');
     if (input.role === 'admin' && input.service) throw new PortwardenError('bad_request', 'service: an admin token is not scoped to a service');
     const id = randomBytes(8).toString('hex');
@@ -77,10 +82,8 @@ export class TokenService {
       createdBy: actor.id,
       revokedAt: null,
     };
-    await this.#store.transaction(async (tx) => {
-      await tx.tokens.insert(row);
-      await appendAudit(tx, this.#clock, actor, { action: 'token.created', target: `token/${id}`, after: tokenView(row) });
-    });
+    await tx.tokens.insert(row);
+    await appendAudit(tx, this.#clock, actor, { action: 'token.created', target: `token/${id}`, after: tokenView(row) });
     return { token: `pw.${id}.${secret}`, view: tokenView(row) };
   }
 
@@ -117,22 +120,36 @@ export class TokenService {
    * First start: unless `PORTWARDEN_ADMIN_TOKEN` is set, make an admin token when none is
    * active and write it to `<dataDir>/admin.token` (0600). Returns where the admin token is.
    * The token itself is never logged.
+   *
+   * The check and the insert are one write transaction, so of several authorities starting
+   * together on one PostgreSQL only the first makes a token; the others find it in the store
+   * but not in their own `data_dir`, and say so: authorities sharing a store should share
+   * `PORTWARDEN_ADMIN_TOKEN` instead.
    */
-  async bootstrap(dataDir: string, logger: Logger): Promise<{ source: 'env' | 'file'; file?: string }> {
+  async bootstrap(dataDir: string, logger: Logger): Promise<{ source: 'env' | 'file' | 'elsewhere'; file?: string }> {
     if (this.#envAdminHash) {
       logger.info('admin token taken from PORTWARDEN_ADMIN_TOKEN');
       return { source: 'env' };
     }
     const file = join(dataDir, adminTokenFile);
-    const admins = await this.#store.read((tx) => tx.tokens.countActiveAdmins());
-    if (admins === 0) {
-      const { token } = await this.create(systemActor, { role: 'admin', name: 'bootstrap' });
-      await writeFile(file, `${token}\n`, { mode: 0o600 });
+    const created = await this.#store.transaction(async (tx) =>
+      (await tx.tokens.countActiveAdmins()) === 0 ? this.#insert(tx, systemActor, { role: 'admin', name: 'bootstrap' }) : undefined,
+    );
+    if (created) {
+      await mkdir(dataDir, { recursive: true, mode: 0o700 });
+      await writeFile(file, `${created.token}\n`, { mode: 0o600 });
       await chmod(file, 0o600); // the mode applies only when the file is new
       logger.info({ file }, 'admin token written; read it from the file');
-    } else {
-      logger.info({ file }, 'admin token file (from first start)');
+      return { source: 'file', file };
     }
-    return { source: 'file', file };
+    if (existsSync(file)) {
+      logger.info({ file }, 'admin token file (from first start)');
+      return { source: 'file', file };
+    }
+    logger.warn(
+      { file },
+      'the store already holds an admin token but this data_dir has none: another authority sharing the store made it; set the same PORTWARDEN_ADMIN_TOKEN on every authority',
+    );
+    return { source: 'elsewhere' };
   }
 }

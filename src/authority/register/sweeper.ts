@@ -2,10 +2,13 @@ import { PeriodicSweep } from '../../shared/periodic-sweep.ts';
 import { isPortwardenError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { systemActor } from '../audit.ts';
+import type { Store } from '../store/store.ts';
 import type { RegisterService } from './service.ts';
 
 export interface RegisterSweeperOptions {
   register: RegisterService;
+  /** `store.exclusive`: authorities sharing a store take turns ending transitions. */
+  exclusive: Store['exclusive'];
   logger: Logger;
   /** How often a sweep runs (real time); each sweep reads the injected clock. */
   intervalMs: number;
@@ -26,6 +29,10 @@ export class RegisterSweeper extends PeriodicSweep {
   }
 
   protected async run(): Promise<void> {
+    await this.#o.exclusive('register-sweeper', () => this.#endTransitions());
+  }
+
+  async #endTransitions(): Promise<void> {
     const { register, logger } = this.#o;
     for (const id of await register.transitionsDue()) {
       if (this.stopped) return;

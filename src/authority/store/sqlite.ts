@@ -94,6 +94,17 @@ export class SqliteStore implements Store {
     return this.#serial(() => fn(this.#repos));
   }
 
+  /** One process owns the file (`BEGIN IMMEDIATE` keeps others from writing): nobody else announces changes. */
+  onChange(): () => void {
+    return () => undefined;
+  }
+
+  /** Runs `fn`: one process, so nobody else does the same work. */
+  async exclusive(_name: string, fn: () => Promise<void>): Promise<boolean> {
+    await fn();
+    return true;
+  }
+
   async schemaVersion(): Promise<number> {
     return this.#serial(async () => currentVersion(this.#db));
   }

@@ -4,8 +4,9 @@
  * even where SQLite answers synchronously, because a network database cannot.
  *
  * A write happens inside `store.transaction(fn)`: one `BEGIN IMMEDIATE` (SQLite) or one
- * serialisable transaction (PostgreSQL); `fn` gets the repositories bound to it. Times are
- * milliseconds since the epoch.
+ * transaction that first takes a database-wide advisory lock (PostgreSQL), so writes run one at
+ * a time across every process sharing the store; `fn` gets the repositories bound to it. Times
+ * are milliseconds since the epoch.
  */
 
 import type { DrillRepo } from './drill-repo.ts';
@@ -330,11 +331,26 @@ export interface StoreTx {
   drills: DrillRepo;
 }
 
+/** A service's licenses changed at `index`, committed by another process sharing the store. */
+export type ChangeListener = (service: string, index: number) => void;
+
 export interface Store {
   /** Runs `fn` in one write transaction; commits when it resolves, rolls back when it throws. */
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   /** Runs reads that must not see another request's uncommitted writes. */
   read<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /**
+   * Hears changes (`index.bump`) committed by other processes sharing the store, soon after
+   * they commit; returns the unsubscribe. A listener may hear an index it already saw (after a
+   * reconnect the store re-announces what it may have missed). SQLite: never fires.
+   */
+  onChange(listener: ChangeListener): () => void;
+  /**
+   * Runs `fn` unless another process sharing the store runs the work called `name` right now;
+   * resolves true when `fn` ran, false when the round was skipped. Periodic upkeep (renewals,
+   * transition and drill ends) goes through it so several authorities do it once.
+   */
+  exclusive(name: string, fn: () => Promise<void>): Promise<boolean>;
   /** The schema version the store is at. */
   schemaVersion(): Promise<number>;
   close(): Promise<void>;

@@ -10,11 +10,12 @@ import type { Command } from '../command.ts';
 const usage = `Usage: portwarden authority [--config FILE]
 
 Runs the license authority: signs, renews and revokes licenses, serves the JWKS and the
-API, and keeps its state in <data_dir>/authority.db. Without --config it runs on the
-defaults (listen 127.0.0.1:7400, data_dir ./data); PORTWARDEN_* variables override keys.
+API, and keeps its state in <data_dir>/authority.db, or with storage.url in a PostgreSQL
+database that several authorities may share. Without --config it runs on the defaults
+(listen 127.0.0.1:7400, data_dir ./data); PORTWARDEN_* variables override keys.
 
 On first start it writes an admin API token to <data_dir>/admin.token (0600), unless
-PORTWARDEN_ADMIN_TOKEN is set. SIGTERM or SIGINT shuts down gracefully; a second one
+PORTWARDEN_ADMIN_TOKEN is set (authorities sharing PostgreSQL should all set the same one). SIGTERM or SIGINT shuts down gracefully; a second one
 exits at once.`;
 
 export const authorityCommand: Command = {

@@ -29,7 +29,8 @@ export const rangeSchema = z
 export const authoritySchema = z.strictObject({
   listen: hostPortWithDefault('127.0.0.1:7400'),
   issuer: z.string().min(1).default('portwarden-authority'),
-  data_dir: filePath.default('./data'), // SQLite file and signing keys (0600)
+  data_dir: filePath.default('./data'), // SQLite file and signing keys (0600); with storage.url only admin.token
+  // postgres:// or postgresql://: a PostgreSQL database several authorities share, instead of SQLite
   storage: z
     .strictObject({ url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional() })
     .prefault({}),

@@ -17,6 +17,20 @@ describe('WatchHub', () => {
     expect(hub.size).toBe(0);
   });
 
+  it('takes a change announced twice, or late and out of order (another authority’s, re-announced), without waking anyone early', async () => {
+    const hub = new WatchHub();
+    hub.notify('payments', 7);
+    hub.notify('payments', 7); // heard from the store after the local commit announced it
+    const waiter = hub.wait('payments', 7, 10_000);
+    hub.notify('payments', 6); // a late, older index
+    hub.notify('payments', 7);
+    expect(hub.size).toBe(1);
+    hub.notify('payments', 8);
+    expect(await waiter).toBe('changed');
+    hub.notify('payments', 8);
+    expect(hub.size).toBe(0);
+  });
+
   it('ends a wait when its signal aborts, and on close; refuses to park once closed', async () => {
     const hub = new WatchHub();
     const abort = new AbortController();

@@ -5,6 +5,7 @@ import { migrations } from '../../../../src/authority/store/migrations.ts';
 import { SqliteStore, sqliteFileName } from '../../../../src/authority/store/sqlite.ts';
 import type { AccessInput } from '../../../../src/authority/store/store.ts';
 import { lastAccessByPort } from '../../../../src/authority/last-access.ts';
+import { storeKinds } from '../../../helpers/stores.ts';
 import { tempDir } from '../../../helpers/tmp.ts';
 
 function input(overrides: Partial<AccessInput> = {}): AccessInput {
@@ -66,9 +67,11 @@ describe('access totals in SQLite', () => {
     await store.transaction((tx) => tx.access.record(input({ identity: 'spiffe://a', count: 1, firstAccessAt: 4_000, lastAccessAt: 8_000 })));
     expect(await store.read((tx) => lastAccessByPort(tx, 'payments', 'api'))).toMatchObject({ count: 6, firstAccessAt: 4_000, lastAccessAt: 8_000 });
   });
+});
 
-  it('keeps a port refused since its last admitted access apart, and port totals when old callers are pruned', async () => {
-    const store = await open(await tempDir());
+describe.each(storeKinds())('access totals in the $name store', (kind) => {
+  kind.it('keeps a port refused since its last admitted access apart, and port totals when old callers are pruned', async () => {
+    const store = await (await kind.fresh()).open();
     await store.transaction(async (tx) => {
       await tx.access.record(input({ lastAccessAt: 2_000 }));
       await tx.access.record(input({ identity: null, origin: '10.0.0.9', decision: 'deny', reason: 'no_identity', firstAccessAt: 3_000, lastAccessAt: 9_000 }));

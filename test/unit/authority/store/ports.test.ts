@@ -1,7 +1,6 @@
-import { describe, expect, it } from 'vitest';
-import { SqliteStore } from '../../../../src/authority/store/sqlite.ts';
+import { describe, expect } from 'vitest';
 import type { PortRow } from '../../../../src/authority/store/store.ts';
-import { tempDir } from '../../../helpers/tmp.ts';
+import { storeKinds } from '../../../helpers/stores.ts';
 
 function port(fields: Partial<PortRow> = {}): Omit<PortRow, 'id'> {
   return {
@@ -30,9 +29,9 @@ function port(fields: Partial<PortRow> = {}): Omit<PortRow, 'id'> {
   };
 }
 
-describe('the SQLite ports repository', () => {
-  it('stores and reads a port with every field, and assigns increasing ids', async () => {
-    const store = SqliteStore.open({ dataDir: await tempDir() });
+describe.each(storeKinds())('the $name ports repository', (kind) => {
+  kind.it('stores and reads a port with every field, and assigns increasing ids', async () => {
+    const store = await (await kind.fresh()).open();
     const full = port({ dependencies: ['billing/api'], pendingLicense: { allow: ['spiffe://a'], ttlMs: 60_000 }, previousNumbers: [{ number: 20000, releasedAt: 5 }] });
     const a = await store.transaction((tx) => tx.ports.insert(full));
     const b = await store.transaction((tx) => tx.ports.insert(port({ name: 'grpc', number: 20002 })));
@@ -43,8 +42,8 @@ describe('the SQLite ports repository', () => {
     await store.close();
   });
 
-  it('refuses a number another live port holds in the same env and protocol, whatever the caller checked', async () => {
-    const store = SqliteStore.open({ dataDir: await tempDir() });
+  kind.it('refuses a number another live port holds in the same env and protocol, whatever the caller checked', async () => {
+    const store = await (await kind.fresh()).open();
     await store.transaction((tx) => tx.ports.insert(port()));
     await expect(store.transaction((tx) => tx.ports.insert(port({ service: 'orders' })))).rejects.toMatchObject({
       code: 'port_taken',
@@ -59,8 +58,8 @@ describe('the SQLite ports repository', () => {
     await store.close();
   });
 
-  it('holds both numbers of a transition and frees them on release; one live record per port', async () => {
-    const store = SqliteStore.open({ dataDir: await tempDir() });
+  kind.it('holds both numbers of a transition and frees them on release; one live record per port', async () => {
+    const store = await (await kind.fresh()).open();
     const row = await store.transaction((tx) => tx.ports.insert(port()));
     await store.transaction((tx) => tx.ports.update({ ...row, state: 'transitioning', transition: { to: 20002, windowEndsAt: 10 } }));
     expect((await store.read((tx) => tx.ports.transitionsEndingBy(10))).map((r) => r.id)).toEqual([row.id]);

@@ -1,0 +1,46 @@
+import type { AuditEntry, AuditRepo } from '../store.ts';
+import { int, jsonParam, str, type Row, type Sql } from './sql.ts';
+
+/** The append-only audit log in PostgreSQL. */
+export function postgresAudit(sql: Sql): AuditRepo {
+  return {
+    async append(entry) {
+      const row = await sql.one('INSERT INTO audit (at, actor, action, target, before, after) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id', [
+        entry.at, entry.actor, entry.action, entry.target, jsonParam(entry.before), jsonParam(entry.after),
+      ]);
+      return int(row?.id);
+    },
+    async query(query) {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      const add = (clause: (n: string) => string, value: unknown) => {
+        params.push(value);
+        where.push(clause(`$${params.length}`));
+      };
+      if (query.since !== undefined) add((n) => `at >= ${n}`, query.since);
+      if (query.actor !== undefined) add((n) => `actor = ${n}`, query.actor);
+      if (query.action !== undefined) add((n) => `action = ${n}`, query.action);
+      if (query.target !== undefined) {
+        // a prefix match; LIKE would treat `_` and `%` in names as wildcards
+        if (query.target.endsWith('*')) add((n) => `starts_with(target, ${n})`, query.target.slice(0, -1));
+        else add((n) => `target = ${n}`, query.target);
+      }
+      params.push(query.limit);
+      // the newest `limit` entries, returned oldest first
+      const text = `SELECT * FROM (SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${params.length}) AS newest ORDER BY id`;
+      return (await sql.all(text, params)).map(fromRow);
+    },
+  };
+}
+
+function fromRow(row: Row): AuditEntry {
+  return {
+    id: int(row.id),
+    at: int(row.at),
+    actor: str(row.actor),
+    action: str(row.action),
+    target: str(row.target),
+    before: row.before ?? null,
+    after: row.after ?? null,
+  };
+}

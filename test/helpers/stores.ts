@@ -1,0 +1,62 @@
+import { it, onTestFinished } from 'vitest';
+import { migrations as sqliteMigrations, type Migration } from '../../src/authority/store/migrations.ts';
+import { PostgresStore } from '../../src/authority/store/postgres.ts';
+import { postgresMigrations } from '../../src/authority/store/postgres/migrations.ts';
+import { SqliteStore } from '../../src/authority/store/sqlite.ts';
+import type { Store } from '../../src/authority/store/store.ts';
+import { freshPostgresUrl, warnIfNoPostgres, withPostgres } from './postgres.ts';
+import { tempDir } from './tmp.ts';
+
+/** Where one store lives (a data dir, a database); `open` opens a store on it, again and again. */
+export interface StoreLocation {
+  open(migrations?: readonly Migration[]): Promise<Store>;
+}
+
+/** One implementation of the storage seam, for tests that every store must pass. */
+export interface StoreKind {
+  name: 'sqlite' | 'postgres';
+  /** Its schema as shipped. */
+  migrations: readonly Migration[];
+  /** `it`, or a skipping one when the store cannot run here (see `./postgres.ts`). */
+  it: typeof it | typeof it.skip;
+  /** A new empty location; stores opened on it are closed when the test finishes. */
+  fresh(): Promise<StoreLocation>;
+}
+
+export const sqliteKind: StoreKind = {
+  name: 'sqlite',
+  migrations: sqliteMigrations,
+  it,
+  async fresh() {
+    const dataDir = await tempDir();
+    return {
+      async open(migrations) {
+        const store = SqliteStore.open({ dataDir, ...(migrations ? { migrations } : {}) });
+        onTestFinished(() => store.close());
+        return store;
+      },
+    };
+  },
+};
+
+export const postgresKind: StoreKind = {
+  name: 'postgres',
+  migrations: postgresMigrations,
+  it: withPostgres,
+  async fresh() {
+    const url = await freshPostgresUrl();
+    return {
+      async open(migrations) {
+        const store = await PostgresStore.open({ url, ...(migrations ? { migrations } : {}) });
+        onTestFinished(() => store.close());
+        return store;
+      },
+    };
+  },
+};
+
+/** Both stores, for `describe.each`; prints once why PostgreSQL is skipped when it is. */
+export function storeKinds(): StoreKind[] {
+  warnIfNoPostgres();
+  return [sqliteKind, postgresKind];
+}
