@@ -1,5 +1,8 @@
-import type { AccessDecision, AccessRepo, CallerAccessRow, PortAccessRow } from '../store.ts';
-import { int, intOrNull, placeholders, str, strOrNull, type Row, type Sql } from './sql.ts';
+import type { AccessRepo } from '../store.ts';
+import { placeholders, type Sql } from './sql.ts';
+import { parsedJson, rowMappers } from '../rows.ts';
+
+const mapRow = rowMappers(parsedJson);
 
 // `excluded` is the incoming record, `t` the stored one: totals add up, the window widens, and
 // the decision and reason follow whichever side holds the later access (the stored one on a tie)
@@ -52,53 +55,21 @@ export function postgresAccess(sql: Sql): AccessRepo {
       params.push(limit);
       const text = `SELECT * FROM access_last ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY last_access_at DESC, service COLLATE "C", port COLLATE "C", identity COLLATE "C", origin COLLATE "C" LIMIT $${params.length}`;
-      return (await sql.all(text, params)).map(callerRow);
+      return (await sql.all(text, params)).map(mapRow.callers);
     },
     async port(service, name) {
       const row = await sql.one('SELECT * FROM access_port WHERE service = $1 AND port = $2', [service, name]);
-      return row === undefined ? undefined : portRow(row);
+      return row === undefined ? undefined : mapRow.portAccess(row);
     },
     async ports(service) {
       const rows =
         service === undefined
           ? await sql.all('SELECT * FROM access_port ORDER BY service COLLATE "C", port COLLATE "C"')
           : await sql.all('SELECT * FROM access_port WHERE service = $1 ORDER BY port COLLATE "C"', [service]);
-      return rows.map(portRow);
+      return rows.map(mapRow.portAccess);
     },
     async pruneCallers(before) {
       return sql.run('DELETE FROM access_last WHERE last_access_at < $1', [before]);
     },
-  };
-}
-
-function callerRow(row: Row): CallerAccessRow {
-  const identity = str(row.identity);
-  return {
-    service: str(row.service),
-    port: str(row.port),
-    identity: identity === '' ? null : identity,
-    origin: str(row.origin),
-    count: int(row.count),
-    bytesIn: int(row.bytes_in),
-    bytesOut: int(row.bytes_out),
-    firstAccessAt: intOrNull(row.first_access_at) ?? int(row.last_access_at),
-    lastAccessAt: int(row.last_access_at),
-    lastDecision: str(row.last_decision) as AccessDecision,
-    lastReason: strOrNull(row.last_reason),
-  };
-}
-
-function portRow(row: Row): PortAccessRow {
-  return {
-    service: str(row.service),
-    port: str(row.port),
-    count: int(row.count),
-    bytesIn: int(row.bytes_in),
-    bytesOut: int(row.bytes_out),
-    firstAccessAt: int(row.first_access_at),
-    lastAccessAt: int(row.last_access_at),
-    lastDecision: str(row.last_decision) as AccessDecision,
-    lastReason: strOrNull(row.last_reason),
-    lastAllowedAt: intOrNull(row.last_allowed_at),
   };
 }

@@ -1,5 +1,8 @@
-import type { AuditEntry, AuditRepo } from '../store.ts';
-import { int, jsonParam, str, type Row, type Sql } from './sql.ts';
+import type { AuditRepo } from '../store.ts';
+import { int, jsonParam, type Sql } from './sql.ts';
+import { parsedJson, rowMappers } from '../rows.ts';
+
+const mapRow = rowMappers(parsedJson);
 
 /** The append-only audit log in PostgreSQL. */
 export function postgresAudit(sql: Sql): AuditRepo {
@@ -28,19 +31,7 @@ export function postgresAudit(sql: Sql): AuditRepo {
       params.push(query.limit);
       // the newest `limit` entries, returned oldest first
       const text = `SELECT * FROM (SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${params.length}) AS newest ORDER BY id`;
-      return (await sql.all(text, params)).map(fromRow);
+      return (await sql.all(text, params)).map(mapRow.audit);
     },
-  };
-}
-
-function fromRow(row: Row): AuditEntry {
-  return {
-    id: int(row.id),
-    at: int(row.at),
-    actor: str(row.actor),
-    action: str(row.action),
-    target: str(row.target),
-    before: row.before ?? null,
-    after: row.after ?? null,
   };
 }

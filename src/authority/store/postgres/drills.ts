@@ -1,5 +1,8 @@
-import type { DrillCallerAccess, DrillKind, DrillPortAccess, DrillRepo, DrillRow, DrillState } from '../drill-repo.ts';
-import { int, intOrNull, jsonParam, placeholders, str, strOrNull, type Row, type Sql } from './sql.ts';
+import type { DrillCallerAccess, DrillPortAccess, DrillRepo } from '../drill-repo.ts';
+import { int, intOrNull, jsonParam, placeholders, str, strOrNull, type Sql } from './sql.ts';
+import { parsedJson, rowMappers } from '../rows.ts';
+
+const mapRow = rowMappers(parsedJson);
 
 const columns = 'id, kind, service, port, starts_at, ends_at, actor, state, changes, baseline, observed, restored_at, restored_by';
 
@@ -19,7 +22,7 @@ export function postgresDrills(sql: Sql): DrillRepo {
     },
     async get(id) {
       const found = await sql.one(`SELECT ${columns} FROM drills WHERE id = $1`, [id]);
-      return found ? fromRow(found) : undefined;
+      return found ? mapRow.drills(found) : undefined;
     },
     async list({ service, state, limit }) {
       const where: string[] = [];
@@ -35,10 +38,10 @@ export function postgresDrills(sql: Sql): DrillRepo {
       params.push(limit);
       const text = `SELECT ${columns} FROM drills ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY starts_at DESC, id COLLATE "C" DESC LIMIT $${params.length}`;
-      return (await sql.all(text, params)).map(fromRow);
+      return (await sql.all(text, params)).map(mapRow.drills);
     },
     async dueBy(at) {
-      return (await sql.all(`SELECT ${columns} FROM drills WHERE state = 'active' AND ends_at <= $1 ORDER BY ends_at, id COLLATE "C"`, [at])).map(fromRow);
+      return (await sql.all(`SELECT ${columns} FROM drills WHERE state = 'active' AND ends_at <= $1 ORDER BY ends_at, id COLLATE "C"`, [at])).map(mapRow.drills);
     },
     async outageAt(service, at) {
       const found = await sql.one(
@@ -46,7 +49,7 @@ export function postgresDrills(sql: Sql): DrillRepo {
           AND starts_at <= $2 AND ends_at > $2 ORDER BY ends_at DESC LIMIT 1`,
         [service, at],
       );
-      return found ? fromRow(found) : undefined;
+      return found ? mapRow.drills(found) : undefined;
     },
     async access(service, ports, since, limit) {
       const portFilter = ports === undefined ? '' : 'AND port = ANY($2::text[])';
@@ -88,23 +91,5 @@ export function postgresDrills(sql: Sql): DrillRepo {
       );
       return { ports: portRows, callers: callerRows };
     },
-  };
-}
-
-function fromRow(row: Row): DrillRow {
-  return {
-    id: str(row.id),
-    kind: str(row.kind) as DrillKind,
-    service: str(row.service),
-    port: strOrNull(row.port),
-    startsAt: int(row.starts_at),
-    endsAt: int(row.ends_at),
-    actor: str(row.actor),
-    state: str(row.state) as DrillState,
-    changes: row.changes as DrillRow['changes'],
-    baseline: row.baseline as DrillRow['baseline'],
-    observed: row.observed ?? null,
-    restoredAt: intOrNull(row.restored_at),
-    restoredBy: strOrNull(row.restored_by),
   };
 }

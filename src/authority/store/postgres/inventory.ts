@@ -1,5 +1,8 @@
-import type { InventoryListenerRow, InventoryRepo, InventoryRow } from '../store.ts';
-import { int, jsonParam, str, type Row, type Sql } from './sql.ts';
+import type { InventoryRepo } from '../store.ts';
+import { jsonParam, type Sql } from './sql.ts';
+import { parsedJson, rowMappers } from '../rows.ts';
+
+const mapRow = rowMappers(parsedJson);
 
 /** The latest listener snapshot per service, its listeners and the sidecar's own ports as JSONB. */
 export function postgresInventory(sql: Sql): InventoryRepo {
@@ -14,20 +17,10 @@ export function postgresInventory(sql: Sql): InventoryRepo {
     },
     async get(service) {
       const row = await sql.one('SELECT * FROM inventory_reports WHERE service = $1', [service]);
-      return row === undefined ? undefined : fromRow(row);
+      return row === undefined ? undefined : mapRow.inventory(row);
     },
     async list() {
-      return (await sql.all('SELECT * FROM inventory_reports ORDER BY service COLLATE "C"')).map(fromRow);
+      return (await sql.all('SELECT * FROM inventory_reports ORDER BY service COLLATE "C"')).map(mapRow.inventory);
     },
-  };
-}
-
-function fromRow(row: Row): InventoryRow {
-  return {
-    service: str(row.service),
-    reportedAt: int(row.reported_at),
-    sentAt: int(row.sent_at),
-    listeners: row.listeners as InventoryListenerRow[],
-    sidecarPorts: row.sidecar_ports as number[],
   };
 }

@@ -1,5 +1,8 @@
-import type { KeyRepo, KeyRow } from '../store.ts';
-import { int, intOrNull, jsonParam, str, type Row, type Sql } from './sql.ts';
+import type { KeyRepo } from '../store.ts';
+import { jsonParam, type Sql } from './sql.ts';
+import { parsedJson, rowMappers } from '../rows.ts';
+
+const mapRow = rowMappers(parsedJson);
 
 /** Signing keys in PostgreSQL (who may read the database may sign: guard its credentials). */
 export function postgresKeys(sql: Sql): KeyRepo {
@@ -12,10 +15,10 @@ export function postgresKeys(sql: Sql): KeyRepo {
     },
     async active() {
       const row = await sql.one('SELECT * FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid COLLATE "C" LIMIT 1');
-      return row ? fromRow(row) : undefined;
+      return row ? mapRow.keys(row) : undefined;
     },
     async list() {
-      return (await sql.all('SELECT * FROM signing_keys ORDER BY created_at, kid COLLATE "C"')).map(fromRow);
+      return (await sql.all('SELECT * FROM signing_keys ORDER BY created_at, kid COLLATE "C"')).map(mapRow.keys);
     },
     async retire(kid, at) {
       await sql.run('UPDATE signing_keys SET retired_at = $1 WHERE kid = $2 AND retired_at IS NULL', [at, kid]);
@@ -23,17 +26,5 @@ export function postgresKeys(sql: Sql): KeyRepo {
     async noteSigned(kid, exp) {
       await sql.run('UPDATE signing_keys SET last_exp = GREATEST(last_exp, $1) WHERE kid = $2', [exp, kid]);
     },
-  };
-}
-
-function fromRow(row: Row): KeyRow {
-  return {
-    kid: str(row.kid),
-    alg: 'EdDSA',
-    publicJwk: row.public_jwk as KeyRow['publicJwk'],
-    privatePem: str(row.private_pem),
-    createdAt: int(row.created_at),
-    retiredAt: intOrNull(row.retired_at),
-    lastExp: int(row.last_exp),
   };
 }

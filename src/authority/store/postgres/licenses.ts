@@ -1,5 +1,8 @@
 import type { LicenseFilter, LicenseRepo, LicenseRow, LicenseState } from '../store.ts';
-import { int, intOrNull, jsonParam, placeholders, str, strOrNull, type Row, type Sql } from './sql.ts';
+import { int, jsonParam, placeholders, str, type Sql } from './sql.ts';
+import { parsedJson, rowMappers } from '../rows.ts';
+
+const mapRow = rowMappers(parsedJson);
 
 const columns = `lid, service, port_name, port_number, protocol, allow, env, renew, ttl_ms, state, created_at, max_until,
   created_by, jti, kid, token, iat, exp, renewals, revoked_at, expired_at, last_access_at, create_index, modify_index`;
@@ -22,7 +25,7 @@ export function postgresLicenses(sql: Sql): LicenseRepo {
     },
     async get(lid) {
       const found = await sql.one(`SELECT ${columns} FROM licenses WHERE lid = $1`, [lid]);
-      return found ? fromRow(found) : undefined;
+      return found ? mapRow.licenses(found) : undefined;
     },
     async list(filter: LicenseFilter = {}) {
       const where: string[] = [];
@@ -37,15 +40,15 @@ export function postgresLicenses(sql: Sql): LicenseRepo {
       }
       const text = `SELECT ${columns} FROM licenses ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY service COLLATE "C", port_name COLLATE "C", create_index`;
-      return (await sql.all(text, params)).map(fromRow);
+      return (await sql.all(text, params)).map(mapRow.licenses);
     },
     async activeExpiringBy(at) {
-      return (await sql.all(`SELECT ${columns} FROM licenses WHERE state = 'active' AND exp <= $1 ORDER BY exp, lid COLLATE "C"`, [at])).map(fromRow);
+      return (await sql.all(`SELECT ${columns} FROM licenses WHERE state = 'active' AND exp <= $1 ORDER BY exp, lid COLLATE "C"`, [at])).map(mapRow.licenses);
     },
     async revokedSince({ service, afterIndex, now }) {
       const text = `SELECT ${columns} FROM licenses WHERE state = 'revoked' AND modify_index > $1 AND exp > $2
         ${service === undefined ? '' : 'AND service = $3'} ORDER BY modify_index`;
-      return (await sql.all(text, service === undefined ? [afterIndex, now] : [afterIndex, now, service])).map(fromRow);
+      return (await sql.all(text, service === undefined ? [afterIndex, now] : [afterIndex, now, service])).map(mapRow.licenses);
     },
     async touchAccess(service, port, at) {
       const byName = port.name !== undefined;
@@ -69,33 +72,4 @@ function values(row: LicenseRow): unknown[] {
     row.ttlMs, row.state, row.createdAt, row.maxUntil, row.createdBy, row.jti, row.kid, row.token, row.iat, row.exp,
     row.renewals, row.revokedAt, row.expiredAt, row.lastAccessAt, row.createIndex, row.modifyIndex,
   ];
-}
-
-function fromRow(row: Row): LicenseRow {
-  return {
-    lid: str(row.lid),
-    service: str(row.service),
-    portName: str(row.port_name),
-    portNumber: int(row.port_number),
-    protocol: str(row.protocol) as LicenseRow['protocol'],
-    allow: row.allow as string[],
-    env: strOrNull(row.env),
-    renew: str(row.renew) as LicenseRow['renew'],
-    ttlMs: int(row.ttl_ms),
-    state: str(row.state) as LicenseState,
-    createdAt: int(row.created_at),
-    maxUntil: int(row.max_until),
-    createdBy: str(row.created_by),
-    jti: str(row.jti),
-    kid: str(row.kid),
-    token: str(row.token),
-    iat: int(row.iat),
-    exp: int(row.exp),
-    renewals: int(row.renewals),
-    revokedAt: intOrNull(row.revoked_at),
-    expiredAt: intOrNull(row.expired_at),
-    lastAccessAt: intOrNull(row.last_access_at),
-    createIndex: int(row.create_index),
-    modifyIndex: int(row.modify_index),
-  };
 }

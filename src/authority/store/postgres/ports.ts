@@ -1,7 +1,10 @@
 import { PortwardenError } from '../../../shared/errors.ts';
 import { heldNumbers } from '../sqlite/ports.ts';
 import type { PortFilter, PortRepo, PortRow } from '../store.ts';
-import { int, intOrNull, jsonParam, placeholders, str, strOrNull, type Row, type Sql } from './sql.ts';
+import { int, jsonParam, placeholders, str, type Sql } from './sql.ts';
+import { parsedJson, rowMappers } from '../rows.ts';
+
+const mapRow = rowMappers(parsedJson);
 
 const columns = `service, name, env, protocol, kind, number, owner, dependencies, state, created_at, created_by,
   approved_at, approved_by, rejected_at, rejected_by, released_at, released_by, reason, transition_to,
@@ -58,7 +61,7 @@ export function postgresPorts(sql: Sql): PortRepo {
     async get(id) {
       if (!/^\d{1,15}$/.test(id)) return undefined;
       const found = await sql.one(`SELECT id, ${columns} FROM ports WHERE id = $1`, [Number(id)]);
-      return found ? fromRow(found) : undefined;
+      return found ? mapRow.ports(found) : undefined;
     },
     async list(filter: PortFilter = {}) {
       const where: string[] = [];
@@ -75,10 +78,10 @@ export function postgresPorts(sql: Sql): PortRepo {
       }
       const text = `SELECT id, ${columns} FROM ports ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY service COLLATE "C", name COLLATE "C", env COLLATE "C", protocol COLLATE "C", id`;
-      return (await sql.all(text, params)).map(fromRow);
+      return (await sql.all(text, params)).map(mapRow.ports);
     },
     async transitionsEndingBy(at) {
-      return (await sql.all(`SELECT id, ${columns} FROM ports WHERE state = 'transitioning' AND transition_ends_at <= $1 ORDER BY transition_ends_at, id`, [at])).map(fromRow);
+      return (await sql.all(`SELECT id, ${columns} FROM ports WHERE state = 'transitioning' AND transition_ends_at <= $1 ORDER BY transition_ends_at, id`, [at])).map(mapRow.ports);
     },
   };
 }
@@ -89,33 +92,4 @@ function values(row: Omit<PortRow, 'id'>): unknown[] {
     row.createdAt, row.createdBy, row.approvedAt, row.approvedBy, row.rejectedAt, row.rejectedBy, row.releasedAt, row.releasedBy,
     row.reason, row.transition?.to ?? null, row.transition?.windowEndsAt ?? null, jsonParam(row.previousNumbers), jsonParam(row.pendingLicense),
   ];
-}
-
-function fromRow(row: Row): PortRow {
-  const to = intOrNull(row.transition_to);
-  const endsAt = intOrNull(row.transition_ends_at);
-  return {
-    id: String(int(row.id)),
-    service: str(row.service),
-    name: str(row.name),
-    env: str(row.env),
-    protocol: str(row.protocol) as PortRow['protocol'],
-    kind: str(row.kind) as PortRow['kind'],
-    number: intOrNull(row.number),
-    owner: str(row.owner),
-    dependencies: row.dependencies as string[],
-    state: str(row.state) as PortRow['state'],
-    createdAt: int(row.created_at),
-    createdBy: str(row.created_by),
-    approvedAt: intOrNull(row.approved_at),
-    approvedBy: strOrNull(row.approved_by),
-    rejectedAt: intOrNull(row.rejected_at),
-    rejectedBy: strOrNull(row.rejected_by),
-    releasedAt: intOrNull(row.released_at),
-    releasedBy: strOrNull(row.released_by),
-    reason: strOrNull(row.reason),
-    transition: to !== null && endsAt !== null ? { to, windowEndsAt: endsAt } : null,
-    previousNumbers: row.previous_numbers as PortRow['previousNumbers'],
-    pendingLicense: (row.pending_license ?? null) as PortRow['pendingLicense'],
-  };
 }

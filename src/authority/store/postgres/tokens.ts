@@ -1,5 +1,8 @@
-import type { TokenRepo, TokenRow } from '../store.ts';
-import { int, intOrNull, str, strOrNull, type Row, type Sql } from './sql.ts';
+import type { TokenRepo } from '../store.ts';
+import { int, type Sql } from './sql.ts';
+import { parsedJson, rowMappers } from '../rows.ts';
+
+const mapRow = rowMappers(parsedJson);
 
 /** API tokens in PostgreSQL; only the sha256 of each secret is kept. */
 export function postgresTokens(sql: Sql): TokenRepo {
@@ -12,10 +15,10 @@ export function postgresTokens(sql: Sql): TokenRepo {
     },
     async get(id) {
       const row = await sql.one('SELECT * FROM api_tokens WHERE id = $1', [id]);
-      return row ? fromRow(row) : undefined;
+      return row ? mapRow.tokens(row) : undefined;
     },
     async list() {
-      return (await sql.all('SELECT * FROM api_tokens ORDER BY created_at, id COLLATE "C"')).map(fromRow);
+      return (await sql.all('SELECT * FROM api_tokens ORDER BY created_at, id COLLATE "C"')).map(mapRow.tokens);
     },
     async revoke(id, at) {
       await sql.run('UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [at, id]);
@@ -23,18 +26,5 @@ export function postgresTokens(sql: Sql): TokenRepo {
     async countActiveAdmins() {
       return int((await sql.one("SELECT count(*) AS n FROM api_tokens WHERE role = 'admin' AND revoked_at IS NULL"))?.n ?? 0);
     },
-  };
-}
-
-function fromRow(row: Row): TokenRow {
-  return {
-    id: str(row.id),
-    name: strOrNull(row.name),
-    role: str(row.role) as TokenRow['role'],
-    service: strOrNull(row.service),
-    hash: Buffer.from(row.hash as Uint8Array),
-    createdAt: int(row.created_at),
-    createdBy: str(row.created_by),
-    revokedAt: intOrNull(row.revoked_at),
   };
 }

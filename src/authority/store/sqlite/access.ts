@@ -1,6 +1,9 @@
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
-import type { AccessDecision, AccessRepo, CallerAccessRow, PortAccessRow } from '../store.ts';
-import { int, intOrNull, str, strOrNull } from './columns.ts';
+import type { AccessRepo } from '../store.ts';
+import { rowMappers } from '../rows.ts';
+import { json } from './columns.ts';
+
+const mapRow = rowMappers(json);
 
 // `excluded` is the incoming record: totals add up, the window widens, and the decision and
 // reason follow whichever side holds the later access (the stored one on a tie)
@@ -52,53 +55,21 @@ export function sqliteAccess(db: DatabaseSync): AccessRepo {
       }
       const sql = `SELECT * FROM access_last ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY last_access_at DESC, service, port, identity, origin LIMIT ?`;
-      return db.prepare(sql).all(...params, limit).map(callerRow);
+      return db.prepare(sql).all(...params, limit).map(mapRow.callers);
     },
     async port(service, name) {
       const row = onePort.get(service, name);
-      return row === undefined ? undefined : portRow(row);
+      return row === undefined ? undefined : mapRow.portAccess(row);
     },
     async ports(service) {
       const rows =
         service === undefined
           ? db.prepare('SELECT * FROM access_port ORDER BY service, port').all()
           : db.prepare('SELECT * FROM access_port WHERE service = ? ORDER BY port').all(service);
-      return rows.map(portRow);
+      return rows.map(mapRow.portAccess);
     },
     async pruneCallers(before) {
       return Number(prune.run(before).changes);
     },
-  };
-}
-
-function callerRow(row: Record<string, unknown>): CallerAccessRow {
-  const identity = str(row.identity);
-  return {
-    service: str(row.service),
-    port: str(row.port),
-    identity: identity === '' ? null : identity,
-    origin: str(row.origin),
-    count: int(row.count),
-    bytesIn: int(row.bytes_in),
-    bytesOut: int(row.bytes_out),
-    firstAccessAt: intOrNull(row.first_access_at) ?? int(row.last_access_at),
-    lastAccessAt: int(row.last_access_at),
-    lastDecision: str(row.last_decision) as AccessDecision,
-    lastReason: strOrNull(row.last_reason),
-  };
-}
-
-function portRow(row: Record<string, unknown>): PortAccessRow {
-  return {
-    service: str(row.service),
-    port: str(row.port),
-    count: int(row.count),
-    bytesIn: int(row.bytes_in),
-    bytesOut: int(row.bytes_out),
-    firstAccessAt: int(row.first_access_at),
-    lastAccessAt: int(row.last_access_at),
-    lastDecision: str(row.last_decision) as AccessDecision,
-    lastReason: strOrNull(row.last_reason),
-    lastAllowedAt: intOrNull(row.last_allowed_at),
   };
 }

@@ -1,6 +1,9 @@
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
-import type { AuditEntry, AuditRepo } from '../store.ts';
-import { int, json, str } from './columns.ts';
+import type { AuditRepo } from '../store.ts';
+import { json } from './columns.ts';
+import { rowMappers } from '../rows.ts';
+
+const mapRow = rowMappers(json);
 
 /** The append-only audit log in SQLite. */
 export function sqliteAudit(db: DatabaseSync): AuditRepo {
@@ -38,23 +41,11 @@ export function sqliteAudit(db: DatabaseSync): AuditRepo {
       params.push(query.limit);
       // the newest `limit` entries, returned oldest first
       const sql = `SELECT * FROM (SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?) ORDER BY id`;
-      return db.prepare(sql).all(...params).map(fromRow);
+      return db.prepare(sql).all(...params).map(mapRow.audit);
     },
   };
 }
 
 function toJson(value: unknown): string | null {
   return value === undefined || value === null ? null : JSON.stringify(value);
-}
-
-function fromRow(row: Record<string, unknown>): AuditEntry {
-  return {
-    id: int(row.id),
-    at: int(row.at),
-    actor: str(row.actor),
-    action: str(row.action),
-    target: str(row.target),
-    before: json(row.before),
-    after: json(row.after),
-  };
 }

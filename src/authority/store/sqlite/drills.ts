@@ -1,6 +1,9 @@
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
-import type { DrillCallerAccess, DrillKind, DrillPortAccess, DrillRepo, DrillRow, DrillState } from '../drill-repo.ts';
+import type { DrillCallerAccess, DrillPortAccess, DrillRepo } from '../drill-repo.ts';
 import { int, intOrNull, json, str, strOrNull } from './columns.ts';
+import { rowMappers } from '../rows.ts';
+
+const mapRow = rowMappers(json);
 
 const columns = 'id, kind, service, port, starts_at, ends_at, actor, state, changes, baseline, observed, restored_at, restored_by';
 
@@ -30,7 +33,7 @@ export function sqliteDrills(db: DatabaseSync): DrillRepo {
     },
     async get(id) {
       const found = get.get(id);
-      return found ? fromRow(found) : undefined;
+      return found ? mapRow.drills(found) : undefined;
     },
     async list({ service, state, limit }) {
       const where: string[] = [];
@@ -44,14 +47,14 @@ export function sqliteDrills(db: DatabaseSync): DrillRepo {
         params.push(state);
       }
       const sql = `SELECT ${columns} FROM drills ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY starts_at DESC, id DESC LIMIT ?`;
-      return db.prepare(sql).all(...params, limit).map(fromRow);
+      return db.prepare(sql).all(...params, limit).map(mapRow.drills);
     },
     async dueBy(at) {
-      return due.all(at).map(fromRow);
+      return due.all(at).map(mapRow.drills);
     },
     async outageAt(service, at) {
       const found = outage.get(service, at, at);
-      return found ? fromRow(found) : undefined;
+      return found ? mapRow.drills(found) : undefined;
     },
     async access(service, ports, since, limit) {
       const portFilter = ports === undefined ? '' : `AND port IN (${ports.map(() => '?').join(', ') || 'NULL'})`;
@@ -87,23 +90,5 @@ export function sqliteDrills(db: DatabaseSync): DrillRepo {
         );
       return { ports: portRows, callers: callerRows };
     },
-  };
-}
-
-function fromRow(row: Record<string, unknown>): DrillRow {
-  return {
-    id: str(row.id),
-    kind: str(row.kind) as DrillKind,
-    service: str(row.service),
-    port: strOrNull(row.port),
-    startsAt: int(row.starts_at),
-    endsAt: int(row.ends_at),
-    actor: str(row.actor),
-    state: str(row.state) as DrillState,
-    changes: json(row.changes) as DrillRow['changes'],
-    baseline: json(row.baseline) as DrillRow['baseline'],
-    observed: json(row.observed),
-    restoredAt: intOrNull(row.restored_at),
-    restoredBy: strOrNull(row.restored_by),
   };
 }

@@ -1,6 +1,9 @@
 import type { DatabaseSync } from 'node:sqlite';
-import type { InventoryListenerRow, InventoryRepo, InventoryRow } from '../store.ts';
-import { int, json, str } from './columns.ts';
+import type { InventoryRepo } from '../store.ts';
+import { json } from './columns.ts';
+import { rowMappers } from '../rows.ts';
+
+const mapRow = rowMappers(json);
 
 /** The latest listener snapshot per service, its listeners and the sidecar's own ports as JSON. */
 export function sqliteInventory(db: DatabaseSync): InventoryRepo {
@@ -15,20 +18,10 @@ export function sqliteInventory(db: DatabaseSync): InventoryRepo {
     },
     async get(service) {
       const row = get.get(service);
-      return row === undefined ? undefined : fromRow(row);
+      return row === undefined ? undefined : mapRow.inventory(row);
     },
     async list() {
-      return list.all().map(fromRow);
+      return list.all().map(mapRow.inventory);
     },
-  };
-}
-
-function fromRow(row: Record<string, unknown>): InventoryRow {
-  return {
-    service: str(row.service),
-    reportedAt: int(row.reported_at),
-    sentAt: int(row.sent_at),
-    listeners: json(row.listeners) as InventoryListenerRow[],
-    sidecarPorts: json(row.sidecar_ports) as number[],
   };
 }

@@ -1,6 +1,9 @@
 import type { DatabaseSync } from 'node:sqlite';
-import type { KeyRepo, KeyRow } from '../store.ts';
-import { int, intOrNull, str } from './columns.ts';
+import type { KeyRepo } from '../store.ts';
+import { rowMappers } from '../rows.ts';
+import { json } from './columns.ts';
+
+const mapRow = rowMappers(json);
 
 /** Signing keys in SQLite (the database file is 0600). */
 export function sqliteKeys(db: DatabaseSync): KeyRepo {
@@ -17,10 +20,10 @@ export function sqliteKeys(db: DatabaseSync): KeyRepo {
     },
     async active() {
       const row = active.get();
-      return row ? fromRow(row) : undefined;
+      return row ? mapRow.keys(row) : undefined;
     },
     async list() {
-      return list.all().map(fromRow);
+      return list.all().map(mapRow.keys);
     },
     async retire(kid, at) {
       retire.run(at, kid);
@@ -28,17 +31,5 @@ export function sqliteKeys(db: DatabaseSync): KeyRepo {
     async noteSigned(kid, exp) {
       noteSigned.run(exp, kid);
     },
-  };
-}
-
-function fromRow(row: Record<string, unknown>): KeyRow {
-  return {
-    kid: str(row.kid),
-    alg: 'EdDSA',
-    publicJwk: JSON.parse(str(row.public_jwk)) as KeyRow['publicJwk'],
-    privatePem: str(row.private_pem),
-    createdAt: int(row.created_at),
-    retiredAt: intOrNull(row.retired_at),
-    lastExp: int(row.last_exp),
   };
 }

@@ -1,6 +1,9 @@
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
 import type { LicenseFilter, LicenseRepo, LicenseRow, LicenseState } from '../store.ts';
-import { int, intOrNull, str, strOrNull } from './columns.ts';
+import { int, json, str } from './columns.ts';
+import { rowMappers } from '../rows.ts';
+
+const mapRow = rowMappers(json);
 
 const columns = `lid, service, port_name, port_number, protocol, allow, env, renew, ttl_ms, state, created_at, max_until,
   created_by, jti, kid, token, iat, exp, renewals, revoked_at, expired_at, last_access_at, create_index, modify_index`;
@@ -26,7 +29,7 @@ export function sqliteLicenses(db: DatabaseSync): LicenseRepo {
     },
     async get(lid) {
       const found = get.get(lid);
-      return found ? fromRow(found) : undefined;
+      return found ? mapRow.licenses(found) : undefined;
     },
     async list(filter: LicenseFilter = {}) {
       const where: string[] = [];
@@ -40,16 +43,16 @@ export function sqliteLicenses(db: DatabaseSync): LicenseRepo {
         params.push(filter.state);
       }
       const sql = `SELECT ${columns} FROM licenses ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY service, port_name, create_index`;
-      return db.prepare(sql).all(...params).map(fromRow);
+      return db.prepare(sql).all(...params).map(mapRow.licenses);
     },
     async activeExpiringBy(at) {
-      return expiring.all(at).map(fromRow);
+      return expiring.all(at).map(mapRow.licenses);
     },
     async revokedSince({ service, afterIndex, now }) {
       const sql = `SELECT ${columns} FROM licenses WHERE state = 'revoked' AND modify_index > ? AND exp > ?
         ${service === undefined ? '' : 'AND service = ?'} ORDER BY modify_index`;
       const params: SQLInputValue[] = service === undefined ? [afterIndex, now] : [afterIndex, now, service];
-      return db.prepare(sql).all(...params).map(fromRow);
+      return db.prepare(sql).all(...params).map(mapRow.licenses);
     },
     async touchAccess(service, port, at) {
       const byName = port.name !== undefined;
@@ -73,33 +76,4 @@ function values(row: LicenseRow): SQLInputValue[] {
     row.ttlMs, row.state, row.createdAt, row.maxUntil, row.createdBy, row.jti, row.kid, row.token, row.iat, row.exp,
     row.renewals, row.revokedAt, row.expiredAt, row.lastAccessAt, row.createIndex, row.modifyIndex,
   ];
-}
-
-function fromRow(row: Record<string, unknown>): LicenseRow {
-  return {
-    lid: str(row.lid),
-    service: str(row.service),
-    portName: str(row.port_name),
-    portNumber: int(row.port_number),
-    protocol: str(row.protocol) as LicenseRow['protocol'],
-    allow: JSON.parse(str(row.allow)) as string[],
-    env: strOrNull(row.env),
-    renew: str(row.renew) as LicenseRow['renew'],
-    ttlMs: int(row.ttl_ms),
-    state: str(row.state) as LicenseState,
-    createdAt: int(row.created_at),
-    maxUntil: int(row.max_until),
-    createdBy: str(row.created_by),
-    jti: str(row.jti),
-    kid: str(row.kid),
-    token: str(row.token),
-    iat: int(row.iat),
-    exp: int(row.exp),
-    renewals: int(row.renewals),
-    revokedAt: intOrNull(row.revoked_at),
-    expiredAt: intOrNull(row.expired_at),
-    lastAccessAt: intOrNull(row.last_access_at),
-    createIndex: int(row.create_index),
-    modifyIndex: int(row.modify_index),
-  };
 }

@@ -1,7 +1,10 @@
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
 import { PortwardenError } from '../../../shared/errors.ts';
 import type { PortFilter, PortRepo, PortRow } from '../store.ts';
-import { int, intOrNull, str, strOrNull } from './columns.ts';
+import { int, json, str } from './columns.ts';
+import { rowMappers } from '../rows.ts';
+
+const mapRow = rowMappers(json);
 
 const columns = `service, name, env, protocol, kind, number, owner, dependencies, state, created_at, created_by,
   approved_at, approved_by, rejected_at, rejected_by, released_at, released_by, reason, transition_to,
@@ -64,7 +67,7 @@ export function sqlitePorts(db: DatabaseSync): PortRepo {
     async get(id) {
       if (!/^\d{1,15}$/.test(id)) return undefined;
       const found = get.get(Number(id));
-      return found ? fromRow(found) : undefined;
+      return found ? mapRow.ports(found) : undefined;
     },
     async list(filter: PortFilter = {}) {
       const where: string[] = [];
@@ -80,10 +83,10 @@ export function sqlitePorts(db: DatabaseSync): PortRepo {
         params.push(...filter.states);
       }
       const sql = `SELECT id, ${columns} FROM ports ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY service, name, env, protocol, id`;
-      return db.prepare(sql).all(...params).map(fromRow);
+      return db.prepare(sql).all(...params).map(mapRow.ports);
     },
     async transitionsEndingBy(at) {
-      return ending.all(at).map(fromRow);
+      return ending.all(at).map(mapRow.ports);
     },
   };
 }
@@ -110,34 +113,4 @@ function values(row: Omit<PortRow, 'id'>): SQLInputValue[] {
     row.createdAt, row.createdBy, row.approvedAt, row.approvedBy, row.rejectedAt, row.rejectedBy, row.releasedAt, row.releasedBy,
     row.reason, row.transition?.to ?? null, row.transition?.windowEndsAt ?? null, JSON.stringify(row.previousNumbers), pendingJson(row),
   ];
-}
-
-function fromRow(row: Record<string, unknown>): PortRow {
-  const to = intOrNull(row.transition_to);
-  const endsAt = intOrNull(row.transition_ends_at);
-  const pending = strOrNull(row.pending_license);
-  return {
-    id: String(int(row.id)),
-    service: str(row.service),
-    name: str(row.name),
-    env: str(row.env),
-    protocol: str(row.protocol) as PortRow['protocol'],
-    kind: str(row.kind) as PortRow['kind'],
-    number: intOrNull(row.number),
-    owner: str(row.owner),
-    dependencies: JSON.parse(str(row.dependencies)) as string[],
-    state: str(row.state) as PortRow['state'],
-    createdAt: int(row.created_at),
-    createdBy: str(row.created_by),
-    approvedAt: intOrNull(row.approved_at),
-    approvedBy: strOrNull(row.approved_by),
-    rejectedAt: intOrNull(row.rejected_at),
-    rejectedBy: strOrNull(row.rejected_by),
-    releasedAt: intOrNull(row.released_at),
-    releasedBy: strOrNull(row.released_by),
-    reason: strOrNull(row.reason),
-    transition: to !== null && endsAt !== null ? { to, windowEndsAt: endsAt } : null,
-    previousNumbers: JSON.parse(str(row.previous_numbers)) as PortRow['previousNumbers'],
-    pendingLicense: pending === null ? null : (JSON.parse(pending) as PortRow['pendingLicense']),
-  };
 }

@@ -1,6 +1,9 @@
 import type { DatabaseSync } from 'node:sqlite';
-import type { TokenRepo, TokenRow } from '../store.ts';
-import { int, intOrNull, str, strOrNull } from './columns.ts';
+import type { TokenRepo } from '../store.ts';
+import { int, json } from './columns.ts';
+import { rowMappers } from '../rows.ts';
+
+const mapRow = rowMappers(json);
 
 /** API tokens in SQLite; only the sha256 of each secret is kept. */
 export function sqliteTokens(db: DatabaseSync): TokenRepo {
@@ -17,10 +20,10 @@ export function sqliteTokens(db: DatabaseSync): TokenRepo {
     },
     async get(id) {
       const row = get.get(id);
-      return row ? fromRow(row) : undefined;
+      return row ? mapRow.tokens(row) : undefined;
     },
     async list() {
-      return list.all().map(fromRow);
+      return list.all().map(mapRow.tokens);
     },
     async revoke(id, at) {
       revoke.run(at, id);
@@ -28,18 +31,5 @@ export function sqliteTokens(db: DatabaseSync): TokenRepo {
     async countActiveAdmins() {
       return int(admins.get()?.n ?? 0);
     },
-  };
-}
-
-function fromRow(row: Record<string, unknown>): TokenRow {
-  return {
-    id: str(row.id),
-    name: strOrNull(row.name),
-    role: str(row.role) as TokenRow['role'],
-    service: strOrNull(row.service),
-    hash: Buffer.from(row.hash as Uint8Array),
-    createdAt: int(row.created_at),
-    createdBy: str(row.created_by),
-    revokedAt: intOrNull(row.revoked_at),
   };
 }
