@@ -4,9 +4,9 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { startProgram, startScript, type BenchProcess } from './child.ts';
 import type { BenchPki } from './pki.ts';
-import { freePort } from '../test/helpers/ports.ts';
+import { freePort, freePorts } from '../test/helpers/ports.ts';
 
-export { freePort };
+export { freePort, freePorts };
 
 /** The upstream ports every front forwards to. */
 export interface UpstreamPorts {
@@ -69,12 +69,13 @@ let configs = 0;
 export async function haproxyFront({ upstreams, workDir, pki }: FrontContext): Promise<Front> {
   const ports: Partial<Record<Target, number>> = {};
   const sections: string[] = [];
-  for (const target of plainTargets) {
-    const port = (ports[target] = await freePort());
+  const free = await freePorts(plainTargets.length + 1);
+  for (const [i, target] of plainTargets.entries()) {
+    const port = (ports[target] = free[i] as number);
     sections.push(`listen ${target}\n  bind 127.0.0.1:${port}\n  server up 127.0.0.1:${upstreams[target]}\n`);
   }
   if (pki) {
-    const port = (ports.tls = await freePort());
+    const port = (ports.tls = free[plainTargets.length] as number);
     sections.push(`listen tls\n  bind 127.0.0.1:${port} ssl crt ${pki.server.bundle} ca-file ${pki.ca} verify required\n  server up 127.0.0.1:${upstreams.echo}\n`);
   }
   const config = join(workDir, `haproxy-${++configs}.cfg`);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ok, startAuthority, type BenchAuthority } from '../authority.ts';
 import { startProgram } from '../child.ts';
-import { freePort, type FrontFactory, type Target } from '../fronts.ts';
+import { freePorts, type FrontFactory, type Target } from '../fronts.ts';
 import { clientIdentity } from '../pki.ts';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'portwarden.js');
@@ -35,12 +35,12 @@ export function sidecarFront({ cpuProfDir, wrap = [] }: SidecarFrontOptions = {}
     writeFileSync(tokenFile, token, { mode: 0o600 });
     const targets: Target[] = pki ? ['http', 'echo', 'source', 'sink', 'tls'] : ['http', 'echo', 'source', 'sink'];
     const ports: Partial<Record<Target, number>> = {};
-    for (const target of targets) {
-      const number = (ports[target] = await freePort());
+    const [adminPort = 0, ...free] = await freePorts(targets.length + 1);
+    for (const [i, target] of targets.entries()) {
+      const number = (ports[target] = free[i] as number);
       const allow = [target === 'tls' ? clientIdentity : identity];
       await api.call('POST', '/v1/licenses', { service, port_name: target, port: { number }, allow });
     }
-    const adminPort = await freePort();
     const config = {
       service,
       authority: { url: api.url, token_file: tokenFile, cache_dir: join(workDir, `${service}-cache`) },

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { connect } from 'node:net';
-import { freePort } from '../helpers/ports.ts';
+import { freePorts } from '../helpers/ports.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 export interface Up {
@@ -19,7 +19,7 @@ export interface Up {
  * when it prints its banner. The authority listens on a port the system picks.
  */
 export async function startUp(options: { command: string; args?: string[]; cwd?: string; env: NodeJS.ProcessEnv; dataDir: string }): Promise<Up> {
-  const [port, adminPort] = [await freePort(), await freePort()];
+  const [port = 0, adminPort = 0] = await freePorts(2);
   const child = spawn(options.command, [...(options.args ?? []), 'up', '--data', options.dataDir, '--port', String(port), '--admin-port', String(adminPort)], {
     cwd: options.cwd,
     env: { ...options.env, PORTWARDEN_LISTEN: '127.0.0.1:0' },

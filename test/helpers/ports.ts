@@ -10,6 +10,18 @@ export async function freePort(): Promise<number> {
 }
 
 /**
+ * `count` different ports that were free a moment ago on 127.0.0.1: all are held open at once
+ * before any is released, since one port closed and asked for again may come back the same.
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer());
+  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))));
+  const ports = servers.map((server) => (server.address() as { port: number }).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
+/**
  * A number in `from`-`to` that was free a moment ago on 127.0.0.1, for a sidecar that must
  * listen on a register number (inside the authority's ranges). Tries random numbers of the span.
  */

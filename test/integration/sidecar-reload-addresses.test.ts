@@ -1,11 +1,11 @@
 import { createServer } from 'node:net';
 import { expect, it, onTestFinished } from 'vitest';
 import { connectTo, echo, echoes, startSidecar, startUpstream, testConfig } from '../helpers/sidecar-harness.ts';
-import { freePort } from '../helpers/ports.ts';
+import { freePorts } from '../helpers/ports.ts';
 
 it('listens on every address of a port, and a reload adds and drops addresses without touching the others’ connections', async () => {
   const upstream = await startUpstream(echo);
-  const [a, b] = [await freePort(), await freePort()];
+  const [a = 0, b = 0] = await freePorts(2);
   const at = (port: number) => ({ host: '127.0.0.1', port });
   const h = await startSidecar(testConfig([{ name: 'api', upstream: upstream.address, listen: `127.0.0.1:${a}` }]));
   const onA = await connectTo(at(a));
@@ -45,7 +45,7 @@ it('listens on every address of a port, and a reload adds and drops addresses wi
 
 it('refuses a reload whose new address cannot bind, and keeps every address of the port serving', async () => {
   const upstream = await startUpstream(echo);
-  const [a, b] = [await freePort(), await freePort()];
+  const [a = 0, b = 0] = await freePorts(2);
   const taken = createServer();
   await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
   onTestFinished(() => new Promise<void>((resolve) => taken.close(() => resolve())));

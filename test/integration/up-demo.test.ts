@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { request } from 'undici';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { freePort } from '../helpers/ports.ts';
+import { freePorts } from '../helpers/ports.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -19,7 +19,7 @@ async function get(port: number): Promise<string> {
 describe('npm start (portwarden up)', () => {
   it('goes from start to a licensed curl, then to a refused one after the printed revoke, and stops on SIGTERM', async () => {
     const dataDir = await tempDir();
-    const [authorityPort, listenPort, adminPort] = [await freePort(), await freePort(), await freePort()];
+    const [authorityPort = 0, listenPort = 0, adminPort = 0] = await freePorts(3);
     // the README's quick start, as a newcomer types it (only the ports and data dir moved)
     const child = spawn('npm', ['start', '--', '--data', dataDir, '--port', String(listenPort), '--admin-port', String(adminPort)], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORTWARDEN_LISTEN: `127.0.0.1:${authorityPort}` },
