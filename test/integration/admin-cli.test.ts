@@ -1,30 +1,16 @@
-import { execFile } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { expect, it } from 'vitest';
 import { pinnedLicenseChecks, startTestAuthority, testAdminToken, type TestAuthority } from '../helpers/authority.ts';
 import { spawnAuthority } from '../helpers/authority-process.ts';
+import { runPortwarden } from '../helpers/cli.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
-const node = join(root, 'node_modules/.bin/node');
 const hour = 3_600_000;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the real binary as an operator would: `PORTWARDEN_AUTHORITY` and `PORTWARDEN_TOKEN` from the environment. */
-function portwarden(env: { authority: string; token?: string }, ...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const vars = { PATH: process.env.PATH ?? '', PORTWARDEN_AUTHORITY: env.authority, ...(env.token === undefined ? {} : { PORTWARDEN_TOKEN: env.token }) };
-    execFile(node, ['bin/portwarden.js', ...args], { cwd: root, env: vars }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const portwarden = (env: { authority: string; token?: string }, ...args: string[]) =>
+  runPortwarden(args, { PORTWARDEN_AUTHORITY: env.authority, ...(env.token === undefined ? {} : { PORTWARDEN_TOKEN: env.token }) });
 
 const as = (t: TestAuthority, token: string = testAdminToken) => ({ authority: t.url, token });
 

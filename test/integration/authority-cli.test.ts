@@ -1,27 +1,9 @@
-import { spawn } from 'node:child_process';
 import { expect, it } from 'vitest';
 import { spawnAuthority } from '../helpers/authority-process.ts';
+import { runPortwarden } from '../helpers/cli.ts';
 
-const node = 'node_modules/.bin/node';
-const bin = 'bin/portwarden.js';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(node, [bin, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = (args: string[], env: Record<string, string>) => runPortwarden(args, env);
 
 it('runs the authority and drives it with tokens, licenses issue/list/revoke --format json, with exit codes', async () => {
   const authority = await spawnAuthority();

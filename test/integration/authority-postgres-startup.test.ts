@@ -1,27 +1,17 @@
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { freePort } from '../helpers/ports.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { runPortwarden, type CliRun } from '../helpers/cli.ts';
 
-const node = 'node_modules/.bin/node';
-const bin = 'bin/portwarden.js';
 
 /** Runs `portwarden authority` with `storage.url` set to `url`; resolves with its exit code and output. */
-async function startWith(url: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function startWith(url: string): Promise<CliRun> {
   const dir = await tempDir();
   const config = join(dir, 'authority.yaml');
   await writeFile(config, `listen: 127.0.0.1:0\ndata_dir: ${join(dir, 'data')}\nstorage: { url: "${url}" }\n`);
-  return new Promise((resolve, reject) => {
-    const child = spawn(node, [bin, 'authority', '--config', config], { env: { PATH: process.env.PATH ?? '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runPortwarden(['authority', '--config', config]);
 }
 
 it('exits 1 naming storage.url, without its password, when PostgreSQL is unreachable', async () => {

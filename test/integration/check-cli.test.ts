@@ -1,21 +1,14 @@
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkRules } from '../../src/check/rules.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { runPortwarden } from '../helpers/cli.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
 const dir = 'test/fixtures/check';
 
 /** Runs the real binary from the repository root, as CI would. */
-function portwarden(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(join(root, 'node_modules/.bin/node'), ['bin/portwarden.js', ...args], { cwd: root, env: { PATH: process.env.PATH ?? '' } }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const portwarden = (...args: string[]) => runPortwarden(args);
 
 describe('portwarden check (CLI)', () => {
   it('exits 0 and prints nothing on stdout when clean', async () => {

@@ -1,20 +1,13 @@
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { startTestAuthority, testAdminToken } from '../helpers/authority.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { runPortwarden } from '../helpers/cli.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
 
-function portwarden(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(join(root, 'node_modules/.bin/node'), ['bin/portwarden.js', ...args], { cwd: root, env: { PATH: process.env.PATH ?? '', ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const portwarden = (env: Record<string, string>, ...args: string[]) => runPortwarden(args, env);
 
 /** A sidecar configuration listening on `number`. */
 async function sidecarFile(service: string, number: number): Promise<string> {

@@ -7,19 +7,13 @@ import { snapshotSchema } from '../../src/authority/register/snapshot.ts';
 import { main } from '../../src/cli/main.ts';
 import { startTestAuthority, testAdminToken, type TestAuthority } from '../helpers/authority.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { runPortwarden } from '../helpers/cli.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const day = 86_400_000;
 
 /** Runs the real binary against the test authority, as an operator would. */
-function portwarden(t: TestAuthority, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const env = { PATH: process.env.PATH ?? '', PORTWARDEN_AUTHORITY: t.url, PORTWARDEN_TOKEN: testAdminToken };
-    execFile(join(root, 'node_modules/.bin/node'), ['bin/portwarden.js', ...args], { cwd: root, env }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const portwarden = (t: TestAuthority, ...args: string[]) => runPortwarden(args, { PORTWARDEN_AUTHORITY: t.url, PORTWARDEN_TOKEN: testAdminToken });
 
 it('requests, lists and shows ports, with exit codes 0 and 1', async () => {
   const t = await startTestAuthority({ config: { licenses: { ttl: '60d', max_lifetime: '90d' } } });

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { copyFile, mkdir, rename, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { spawnSidecar, type SidecarProcess } from '../helpers/sidecar-cli.ts';
 import { connectTo, echo, readAll, startUpstream } from '../helpers/sidecar-harness.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { runPortwarden } from '../helpers/cli.ts';
 
 /**
  * An authority serving https with a private CA and `tls.client_ca`, reached by the real sidecar
@@ -21,7 +21,6 @@ import { waitFor } from '../helpers/wait.ts';
  */
 
 const IDENTITY = 'spiffe://test.local/ns/default/sa/client';
-const root = new URL('../..', import.meta.url).pathname;
 
 let pki: TestPki;
 let ca: TestCa;
@@ -274,13 +273,7 @@ it('a renewed client certificate is used without a restart, by sync, telemetry a
 });
 
 /** Runs the real binary, as an operator would. */
-function portwarden(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(join(root, 'node_modules/.bin/node'), ['bin/portwarden.js', ...args], { cwd: root, env: { PATH: process.env.PATH ?? '', ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const portwarden = (env: Record<string, string>, ...args: string[]) => runPortwarden(args, env);
 
 it('the CLI lists licenses with --authority-ca, --authority-cert and --authority-key, or the same from the environment', async () => {
   const { t, admin } = await mtlsAuthority();
