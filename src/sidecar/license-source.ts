@@ -47,10 +47,10 @@ export interface LicenseSource {
   /**
    * Called with the lids the authority has just revoked, whichever license holds their port now:
    * a replacement may have taken a revoked license's place first (issue the new one, then revoke
-   * the old), and the connections the revoked one admitted still get `on_revoke`. Returns an
-   * unsubscribe. A source without it announces revocations only through `onChange`.
+   * the old), and the connections the revoked one admitted still get `on_revoke`. The one way
+   * a revocation reaches the proxy. Returns an unsubscribe.
    */
-  onRevoke?(listener: (lids: ReadonlySet<string>) => void): () => void;
+  onRevoke(listener: (lids: ReadonlySet<string>) => void): () => void;
   /**
    * The latest token of license `lid`, whether or not it is the one in force on its number (a
    * renewal that lost the number to a license expiring later still extends the connections the
@@ -76,7 +76,7 @@ export function licensesForListen(source: LicenseSource, listenPort: number): Li
       return source.authorityReachable;
     },
     onChange: (listener) => source.onChange(listener),
-    onRevoke: (listener) => source.onRevoke?.(listener) ?? (() => undefined),
+    onRevoke: (listener) => source.onRevoke(listener),
     byLid: (lid) => source.byLid?.(lid),
     status: (portName) => source.status(portName, listenPort),
   };

@@ -9,7 +9,7 @@ import { Connection, type ConnectionOwner } from './connection.ts';
 import { decide, type DecisionContext } from './decide.ts';
 import type { IdentityResolver, InboundResult } from './identity/identity.ts';
 import type { PortIdentity } from './identity/resolver-factory.ts';
-import type { LicenseChange, LicenseSource } from './license-source.ts';
+import type { LicenseSource } from './license-source.ts';
 import type { CachedLicense } from './license.ts';
 import type { SidecarMetrics } from './metrics.ts';
 import { nextConnectionId, PortAccounting } from './port-accounting.ts';
@@ -159,12 +159,6 @@ export class PortListener implements ConnectionOwner {
       await this.#resolver.close();
     })();
     return this.#closed;
-  }
-
-  /** Applies `on_revoke` when the license in force, which admitted open connections, is revoked. */
-  licenseChanged(change: LicenseChange): void {
-    const current = change.current;
-    if (current?.revoked) this.licensesRevoked(new Set([current.claims.lid]));
   }
 
   /**

@@ -153,15 +153,11 @@ export class Sidecar {
       this.#state = 'closed';
       throw err;
     }
-    this.#unsubscribe = this.#licenses.onChange((change) => {
-      // a change for one listen number is that number's listeners' business only (on_revoke per license)
-      for (const listener of this.#listenersNamed(change.portName)) {
-        if (change.listenPort === undefined || change.listenPort === listener.port.listen.port) listener.licenseChanged(change);
-      }
-      this.#scheduleFollow();
-    });
-    // a revoked lid is unique to one license: every listener cuts whatever it admitted under it
-    this.#unsubscribeRevoke = this.#licenses.onRevoke?.((lids) => {
+    // a new, replaced or removed license may start or end a followed transition number
+    this.#unsubscribe = this.#licenses.onChange(() => this.#scheduleFollow());
+    // on_revoke: a revoked lid is unique to one license, so every listener cuts whatever it
+    // admitted under it, whichever license holds the number now
+    this.#unsubscribeRevoke = this.#licenses.onRevoke((lids) => {
       for (const listener of [...this.#allActive(), ...this.#draining]) listener.licensesRevoked(lids);
     });
     this.#sweepTimer = setInterval(() => this.#sweep(), this.#sweepIntervalMs);

@@ -47,6 +47,7 @@ export class StaticLicenseSource implements SidecarLicenseSource {
   readonly #clock: Clock;
   readonly #licenses = new Map<string, CachedLicense>();
   readonly #listeners = new Set<(change: LicenseChange) => void>();
+  readonly #revokeListeners = new Set<(lids: ReadonlySet<string>) => void>();
 
   constructor(clock: Clock = systemClock) {
     this.#clock = clock;
@@ -64,10 +65,18 @@ export class StaticLicenseSource implements SidecarLicenseSource {
     for (const listener of this.#listeners) listener({ portName, previous, current: license });
   }
 
-  /** Marks the port's license revoked, as the sync does when the authority lists its `lid`. */
+  /** Marks the port's license revoked and announces its `lid`, as the sync does when the authority lists it. */
   revoke(portName: string): void {
     const license = this.#licenses.get(portName);
-    if (license) this.set(portName, toCachedLicense(license.token, license.claims, true));
+    if (!license) return;
+    this.set(portName, toCachedLicense(license.token, license.claims, true));
+    const lids = new Set([license.claims.lid]);
+    for (const listener of this.#revokeListeners) listener(lids);
+  }
+
+  onRevoke(listener: (lids: ReadonlySet<string>) => void): () => void {
+    this.#revokeListeners.add(listener);
+    return () => this.#revokeListeners.delete(listener);
   }
 
   onChange(listener: (change: LicenseChange) => void): () => void {
