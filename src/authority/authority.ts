@@ -134,8 +134,7 @@ export class Authority {
       drills.start();
       state.ready = true;
       warnIfShared(config.data_dir, logger);
-      const storage = store instanceof PostgresStore ? store.target : 'sqlite';
-      logger.info({ url, issuer: config.issuer, data_dir: config.data_dir, storage, admin_token_file: bootstrap.file ?? null }, 'authority listening');
+      logger.info({ url, issuer: config.issuer, data_dir: config.data_dir, storage: store.target, admin_token_file: bootstrap.file ?? null }, 'authority listening');
       return new Authority({ url, adminTokenFile: bootstrap.file, context, server, renewer, drills, sweeper, state, stopHearing });
     } catch (err) {
       stopHearing();

@@ -243,7 +243,7 @@ export class PostgresStore implements Store {
       try {
         // listening now: announce what moved since the last index heard (nothing on the first connect)
         const sql = sqlOf(client);
-        if (listen.seen < 0) listen.seen = int((await sql.one("SELECT value FROM meta WHERE key = 'change_index'"))?.value ?? 0);
+        if (listen.seen < 0) listen.seen = await postgresIndex(sql, this.#origin).current();
         else {
           for (const row of await sql.all('SELECT service, change_index FROM service_index WHERE change_index > $1 ORDER BY change_index', [listen.seen])) {
             this.#announce(String(row.service), int(row.change_index));

@@ -35,6 +35,7 @@ export interface SqliteStoreOptions {
  */
 export class SqliteStore implements Store {
   readonly path: string;
+  readonly target = 'sqlite';
   readonly #db: DatabaseSync;
   readonly #repos: StoreTx;
   #queue: Promise<unknown> = Promise.resolve();

@@ -335,6 +335,8 @@ export interface StoreTx {
 export type ChangeListener = (service: string, index: number) => void;
 
 export interface Store {
+  /** Where the state lives, for logs: `sqlite` or the PostgreSQL URL without its password. */
+  readonly target: string;
   /** Runs `fn` in one write transaction; commits when it resolves, rolls back when it throws. */
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   /** Runs reads that must not see another request's uncommitted writes. */
