@@ -4,7 +4,6 @@ import { PortwardenError } from '../shared/errors.ts';
 import type { LicensePayload } from '../shared/license-claims.ts';
 import type { StoreTx } from './store/store.ts';
 
-export type { LicensePayload };
 
 /** The JOSE `typ` of a portwarden license; sidecars pin it. */
 export const licenseTyp = 'portwarden-license+jwt';

@@ -111,7 +111,7 @@ export const portsCommand: Command = {
         return 0;
       }
       case 'list': {
-        noPositionals(positionals);
+        expectNoArguments(positionals);
         if (values.unregistered) {
           if (values.stale || values.state || values.env) throw new PortwardenError('usage', '--unregistered goes only with --service');
           const answer = await call((client) => client.get<{ unregistered: object[] }>('/v1/ports', { service: values.service, unregistered: '1' }));
@@ -159,13 +159,13 @@ export const portsCommand: Command = {
         return 0;
       }
       case 'reclaim': {
-        noPositionals(positionals);
+        expectNoArguments(positionals);
         const answer = await call((client) => client.post<{ dry_run: boolean; stale_after: string; ports: PortRecord[] }>('/v1/ports/reclaim', { dry_run: !values.yes }));
         printReclaim(ctx.stdout, answer, format);
         return 0;
       }
       default: {
-        noPositionals(positionals);
+        expectNoArguments(positionals);
         const snapshot = await call((client) => client.get<RegisterSnapshotJson>('/v1/ports/export'));
         if (values.out === undefined) {
           printJson(ctx.stdout, snapshot);
@@ -232,8 +232,4 @@ function portNumber(text: string | undefined, flag: string): number {
   const number = Number(text);
   if (!/^\d+$/.test(text ?? '') || number < 1 || number > 65_535) throw new PortwardenError('usage', `${flag} must be a port number 1-65535, not "${text}"`);
   return number;
-}
-
-function noPositionals(positionals: string[]): void {
-  expectNoArguments(positionals);
 }
