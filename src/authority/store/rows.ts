@@ -3,7 +3,7 @@
  * is how a JSON column comes back: SQLite gives its text, PostgreSQL (jsonb) the parsed value.
  */
 import type { AccessDecision, AuditEntry, CallerAccessRow, InventoryListenerRow, InventoryRow, KeyRow, LicenseRow, LicenseState, PortAccessRow, PortRow, TokenRow } from './store.ts';
-import type { DrillKind, DrillRow, DrillState } from './drill-repo.ts';
+import type { DrillCallerAccess, DrillKind, DrillPortAccess, DrillRow, DrillState } from './drill-repo.ts';
 import { int, intOrNull, str, strOrNull } from './sqlite/columns.ts';
 
 type Row = Record<string, unknown>;
@@ -15,6 +15,8 @@ export type JsonColumn = (value: unknown) => unknown;
 export const parsedJson: JsonColumn = (value) => value ?? null;
 
 export interface RowMappers {
+  drillPortAccess(row: Row): DrillPortAccess;
+  drillCallerAccess(row: Row): DrillCallerAccess;
   callers(row: Row): CallerAccessRow;
   portAccess(row: Row): PortAccessRow;
   audit(row: Row): AuditEntry;
@@ -28,6 +30,28 @@ export interface RowMappers {
 
 export function rowMappers(json: JsonColumn): RowMappers {
   return {
+    drillPortAccess(row: Row): DrillPortAccess {
+      return {
+        port: str(row.port),
+        count: int(row.count),
+        lastAccessAt: int(row.last_access_at),
+        lastDecision: str(row.last_decision),
+        lastReason: strOrNull(row.last_reason),
+        lastAllowedAt: intOrNull(row.last_allowed_at),
+      };
+    },
+    drillCallerAccess(row: Row): DrillCallerAccess {
+      const identity = str(row.identity);
+      return {
+        port: str(row.port),
+        identity: identity === '' ? null : identity,
+        origin: str(row.origin),
+        count: int(row.count),
+        lastAccessAt: int(row.last_access_at),
+        lastDecision: str(row.last_decision),
+        lastReason: strOrNull(row.last_reason),
+      };
+    },
     callers(row: Row): CallerAccessRow {
     const identity = str(row.identity);
     return {

@@ -1,5 +1,5 @@
-import type { DrillCallerAccess, DrillPortAccess, DrillRepo } from '../drill-repo.ts';
-import { int, intOrNull, jsonParam, placeholders, str, strOrNull, type Sql } from './sql.ts';
+import type { DrillRepo } from '../drill-repo.ts';
+import { jsonParam, placeholders, type Sql } from './sql.ts';
 import { parsedJson, rowMappers } from '../rows.ts';
 
 const mapRow = rowMappers(parsedJson);
@@ -61,14 +61,7 @@ export function postgresDrills(sql: Sql): DrillRepo {
           params,
         )
       ).map(
-        (row): DrillPortAccess => ({
-          port: str(row.port),
-          count: int(row.count),
-          lastAccessAt: int(row.last_access_at),
-          lastDecision: str(row.last_decision),
-          lastReason: strOrNull(row.last_reason),
-          lastAllowedAt: intOrNull(row.last_allowed_at),
-        }),
+        mapRow.drillPortAccess,
       );
       const n = params.length;
       const callerRows = (
@@ -79,15 +72,7 @@ export function postgresDrills(sql: Sql): DrillRepo {
           [...params, since, limit],
         )
       ).map(
-        (row): DrillCallerAccess => ({
-          port: str(row.port),
-          identity: str(row.identity) === '' ? null : str(row.identity),
-          origin: str(row.origin),
-          count: int(row.count),
-          lastAccessAt: int(row.last_access_at),
-          lastDecision: str(row.last_decision),
-          lastReason: strOrNull(row.last_reason),
-        }),
+        mapRow.drillCallerAccess,
       );
       return { ports: portRows, callers: callerRows };
     },

@@ -1,6 +1,6 @@
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
-import type { DrillCallerAccess, DrillPortAccess, DrillRepo } from '../drill-repo.ts';
-import { int, intOrNull, json, str, strOrNull } from './columns.ts';
+import type { DrillRepo } from '../drill-repo.ts';
+import { json } from './columns.ts';
 import { rowMappers } from '../rows.ts';
 
 const mapRow = rowMappers(json);
@@ -64,29 +64,14 @@ export function sqliteDrills(db: DatabaseSync): DrillRepo {
           WHERE service = ? ${portFilter} ORDER BY port`)
         .all(service, ...portParams)
         .map(
-          (row): DrillPortAccess => ({
-            port: str(row.port),
-            count: int(row.count),
-            lastAccessAt: int(row.last_access_at),
-            lastDecision: str(row.last_decision),
-            lastReason: strOrNull(row.last_reason),
-            lastAllowedAt: intOrNull(row.last_allowed_at),
-          }),
+          mapRow.drillPortAccess,
         );
       const callerRows = db
         .prepare(`SELECT port, identity, origin, count, last_access_at, last_decision, last_reason FROM access_last
           WHERE service = ? ${portFilter} AND last_access_at >= ? ORDER BY last_access_at DESC, port, identity, origin LIMIT ?`)
         .all(service, ...portParams, since, limit)
         .map(
-          (row): DrillCallerAccess => ({
-            port: str(row.port),
-            identity: str(row.identity) === '' ? null : str(row.identity),
-            origin: str(row.origin),
-            count: int(row.count),
-            lastAccessAt: int(row.last_access_at),
-            lastDecision: str(row.last_decision),
-            lastReason: strOrNull(row.last_reason),
-          }),
+          mapRow.drillCallerAccess,
         );
       return { ports: portRows, callers: callerRows };
     },
