@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { describe, expect } from 'vitest';
 import { ManualClock } from '../../src/shared/clock.ts';
-import { issueBody, startTestAuthority, type TestAuthority, type TestAuthorityOptions } from '../helpers/authority.ts';
+import { issueBody, pinnedLicenseChecks, startTestAuthority, type TestAuthority, type TestAuthorityOptions } from '../helpers/authority.ts';
 import { freshPostgresUrl, warnIfNoPostgres, withPostgres } from '../helpers/postgres.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -18,14 +18,6 @@ async function pair(options: TestAuthorityOptions = {}): Promise<{ a: TestAuthor
   const [a, b] = [await start(), await start()];
   return { a, b, url, clock };
 }
-
-const pinned = (at: number) => ({
-  algorithms: ['EdDSA'],
-  typ: 'portwarden-license+jwt',
-  issuer: 'portwarden-authority',
-  audience: 'portwarden-sidecar',
-  currentDate: new Date(at),
-});
 
 /** Holds a blocking query on `on` after `index`; `held` resolves with the answer and when it came. */
 async function hold(on: TestAuthority, index: number) {
@@ -96,7 +88,7 @@ describe('two authorities sharing one PostgreSQL', () => {
     expect(decodeProtectedHeader(fromB.token).kid).toBe(rotated.kid);
     expect(decodeProtectedHeader(fromA.token).kid).toBe(rotated.kid);
     for (const jwks of [await jwksOf(a), await jwksOf(b)]) {
-      for (const token of [before.token, fromA.token, fromB.token]) await jwtVerify(token, createLocalJWKSet(jwks), pinned(clock.now()));
+      for (const token of [before.token, fromA.token, fromB.token]) await jwtVerify(token, createLocalJWKSet(jwks), pinnedLicenseChecks(clock.now()));
     }
   });
 

@@ -113,6 +113,14 @@ it('exports the register as a snapshot `check --register` reads, with the policy
   expect(snapshot.ports[1].number).toBeLessThanOrEqual(25099);
   const { snapshotSchema } = await import('../../src/authority/register/snapshot.ts');
   expect(snapshotSchema.safeParse(snapshot).success).toBe(true);
+
+  // as the README says: any valid token reads it (a pipeline's, scoped to another service);
+  // changing the register stays admin-only, and no token reads nothing
+  const orders = (await t.api('POST', '/v1/tokens', { body: { role: 'sidecar', service: 'orders' } })).body.token;
+  const asOrders = await t.api('GET', '/v1/ports/export', { token: orders });
+  expect([asOrders.status, asOrders.body.ports]).toEqual([200, snapshot.ports]);
+  expect((await t.api('POST', '/v1/ports', { token: orders, body: { service: 'orders', name: 'api' } })).body.error.code).toBe('forbidden');
+  expect((await t.api('GET', '/v1/ports/export', { token: null })).status).toBe(401);
 });
 
 it('checks a list of definitions against the live register (POST /v1/check)', async () => {

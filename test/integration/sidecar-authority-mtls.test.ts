@@ -115,11 +115,11 @@ async function start(file: string): Promise<{ sidecar: SidecarProcess; api: { ho
   return { sidecar, api: { host, port: Number(port) }, admin: `http://${String(started.admin)}` };
 }
 
-/** A counter's value from the sidecar's /metrics, 0 when the series is absent. */
-async function metric(admin: string, series: string): Promise<number> {
+/** A series' value from the sidecar's /metrics; undefined when it is absent, so a missing series never passes for 0. */
+async function metric(admin: string, series: string): Promise<number | undefined> {
   const text = await (await fetch(`${admin}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? 0 : Number(line.split(' ')[1]);
+  return line === undefined ? undefined : Number(line.split(' ')[1]);
 }
 
 async function sidecarToken(admin: Admin): Promise<string> {
@@ -160,7 +160,7 @@ it('a sidecar with authority.ca, cert and key syncs licenses, delivers telemetry
   const inventory = await waitFor(() => store.read((tx) => tx.inventory.get('payments')), { timeoutMs: 15_000, what: 'an inventory report at the authority' });
   expect(inventory?.sidecarPorts).toContain(api.port);
   expect(await metric(adminUrl, 'portwarden_telemetry_batches_total{result="acked"}')).toBeGreaterThanOrEqual(1);
-  expect(await metric(adminUrl, 'portwarden_authority_sync_total{result="error"}')).toBe(0);
+  expect((await metric(adminUrl, 'portwarden_authority_sync_total{result="error"}')) ?? 0).toBe(0); // a counter never incremented has no series
   expect(sidecar.logs.filter((line) => line.code === 'authority_unreachable')).toEqual([]);
 
   // SIGHUP re-reads the files: replaced ones apply to the requests from then on
@@ -188,9 +188,9 @@ it('without the client certificate the authority refuses every request; the side
   await sidecar.waitForLog('authority sync failed', { component: 'license-sync', code: 'authority_unreachable' });
   await sidecar.waitForLog('telemetry not delivered; spooling until the authority takes it', { component: 'telemetry', code: 'authority_unreachable' });
   await sidecar.waitForLog('authority gave no inventory answer; counting unregistered listeners locally', { component: 'inventory', code: 'authority_unreachable' });
-  await waitFor(async () => (await metric(adminUrl, 'portwarden_telemetry_batches_total{result="failed"}')) >= 1, { timeoutMs: 15_000, what: 'a failed telemetry batch counted' });
+  await waitFor(async () => ((await metric(adminUrl, 'portwarden_telemetry_batches_total{result="failed"}')) ?? 0) >= 1, { timeoutMs: 15_000, what: 'a failed telemetry batch counted' });
   expect(await metric(adminUrl, 'portwarden_authority_sync_total{result="error"}')).toBeGreaterThanOrEqual(1);
-  expect(await metric(adminUrl, 'portwarden_telemetry_batches_total{result="acked"}')).toBe(0);
+  expect((await metric(adminUrl, 'portwarden_telemetry_batches_total{result="acked"}')) ?? 0).toBe(0); // a counter never incremented has no series
 
   expect((await fetch(`${adminUrl}/livez`)).status).toBe(200);
   expect(sidecar.child.exitCode).toBeNull();
