@@ -11,8 +11,8 @@ import { Registry } from 'prom-client';
 import { parseConfigText } from '../src/shared/config/load.ts';
 import { sidecarSchema } from '../src/shared/config/sidecar-schema.ts';
 import { createLogger } from '../src/shared/logger.ts';
-import { LicenseSync } from '../src/sidecar/license-sync.ts';
-import { createSidecarMetrics } from '../src/sidecar/metrics.ts';
+import { LicenseSync } from '../src/sidecar/licenses/sync.ts';
+import { createSidecarMetrics } from '../src/sidecar/admin/metrics.ts';
 
 export interface WorkerInput {
   url: string;

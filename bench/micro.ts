@@ -1,6 +1,6 @@
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
-import { decide } from '../src/sidecar/decide.ts';
-import { toCachedLicense, type LicenseClaims } from '../src/sidecar/license.ts';
+import { decide } from '../src/sidecar/proxy/decide.ts';
+import { toCachedLicense, type LicenseClaims } from '../src/sidecar/licenses/license.ts';
 
 /**
  * Micro benchmarks: the per-connection decision alone (ns/op), and a full license

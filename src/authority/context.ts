@@ -1,11 +1,11 @@
 import type { Clock } from '../shared/clock.ts';
 import type { AuthorityConfig } from '../shared/config/authority-schema.ts';
 import type { Logger } from '../shared/logger.ts';
-import type { LicenseService } from './licenses.ts';
+import type { LicenseService } from './licenses/service.ts';
 import type { AuthorityMetrics } from './metrics.ts';
 import type { Store } from './store/store.ts';
-import type { TokenService } from './tokens.ts';
-import type { WatchHub } from './watch-hub.ts';
+import type { TokenService } from './tokens/service.ts';
+import type { WatchHub } from './changes/watch-hub.ts';
 
 /** What route factories get: the authority's parts, made once in `authority.ts`. */
 export interface AuthorityContext {

@@ -8,7 +8,7 @@ import type { Logger } from '../shared/logger.ts';
 import { defaultBodyLimit, readJsonBody, validate } from './http/body.ts';
 import type { ApiRequest, ApiResponse, Method, Router } from './http/router.ts';
 import type { AuthorityMetrics } from './metrics.ts';
-import type { Principal, TokenService } from './tokens.ts';
+import type { Principal, TokenService } from './tokens/service.ts';
 
 export interface ApiServerOptions {
   router: Router;

@@ -1,11 +1,11 @@
-import { usesFromRecords } from '../authority/register/number-use.ts';
-import type { RegisterPolicy } from '../authority/register/policy.ts';
-import type { PortRecord } from '../authority/register/port-record.ts';
-import type { InputKind, InputProblem, PortDefinition } from './definition.ts';
-import { duplicateFindings } from './duplicates.ts';
+import { usesFromRecords } from '../register/number-use.ts';
+import type { RegisterPolicy } from '../register/policy.ts';
+import type { PortRecord } from '../register/port-record.ts';
+import type { InputKind, InputProblem, PortDefinition } from '../register/conflicts/definition.ts';
+import { duplicateFindings } from '../register/conflicts/duplicates.ts';
 import { readInputs } from './read-inputs.ts';
-import { registerFindings } from './register-rules.ts';
-import type { Finding } from './rules.ts';
+import { registerFindings } from '../register/conflicts/register-rules.ts';
+import type { Finding } from '../register/conflicts/finding.ts';
 
 /** What to check the inputs against. */
 export interface CheckOptions {

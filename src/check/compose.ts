@@ -1,5 +1,5 @@
-import type { Protocol } from '../authority/register/port-record.ts';
-import type { DefinitionField, Extraction, PortDefinition } from './definition.ts';
+import type { Protocol } from '../register/port-record.ts';
+import type { DefinitionField, Extraction, PortDefinition } from '../register/conflicts/definition.ts';
 import { asArray, asRecord, type YamlDoc } from './yaml-input.ts';
 
 /** A compose file: a mapping whose `services` is a mapping. */

@@ -1,5 +1,5 @@
-import type { Protocol } from '../authority/register/port-record.ts';
-import type { DefinitionField, Extraction, PortDefinition } from './definition.ts';
+import type { Protocol } from '../register/port-record.ts';
+import type { DefinitionField, Extraction, PortDefinition } from '../register/conflicts/definition.ts';
 import { asArray, asPortNumber, asRecord, type YamlDoc, type YamlPath } from './yaml-input.ts';
 
 /** Where each workload kind keeps its pod spec. */

@@ -1,5 +1,5 @@
 import { composeDefinitions, isComposeFile } from './compose.ts';
-import { emptyExtraction, type Extraction, type InputKind } from './definition.ts';
+import { emptyExtraction, type Extraction, type InputKind } from '../register/conflicts/definition.ts';
 import { isKubernetesObject, kubernetesDefinitions } from './kubernetes.ts';
 import { isSidecarConfig, sidecarDefinitions } from './sidecar.ts';
 import { readYamlFile, type YamlDoc } from './yaml-input.ts';

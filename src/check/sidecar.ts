@@ -1,7 +1,7 @@
 import { basename, extname } from 'node:path';
 import { parseHostPort } from '../shared/address.ts';
 import { formatKeyPath } from '../shared/config/load.ts';
-import type { Extraction } from './definition.ts';
+import type { Extraction } from '../register/conflicts/definition.ts';
 import { asArray, asRecord, type YamlDoc } from './yaml-input.ts';
 
 /** A sidecar configuration: a mapping with a `ports` list whose entries have `listen`. */

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseAllDocuments, type Document } from 'yaml';
-import type { InputProblem } from './definition.ts';
+import type { InputProblem } from '../register/conflicts/definition.ts';
 
 /** A path into a YAML document: keys and sequence indexes. */
 export type YamlPath = readonly (string | number)[];

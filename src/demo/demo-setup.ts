@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { Authority } from '../authority/authority.ts';
-import type { LicenseView } from '../authority/license-view.ts';
+import type { LicenseView } from '../authority/licenses/view.ts';
 
 export const demoService = 'demo';
 export const demoPortName = 'http';

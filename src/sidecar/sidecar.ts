@@ -5,15 +5,15 @@ import { ConfigError, formatIssue, loadConfigFile } from '../shared/config/load.
 import type { PortConfig, SidecarConfig } from '../shared/config/sidecar-schema.ts';
 import { PortwardenError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
-import type { AccessHook } from './access-record.ts';
-import { AdminServer, type Readiness } from './admin-server.ts';
-import { assertSafe, safeSidecarSchema } from './config-safety.ts';
+import type { AccessHook } from './proxy/access-record.ts';
+import { AdminServer, type Readiness } from './admin/server.ts';
+import { assertSafe, safeSidecarSchema } from './reload/safety.ts';
 import { createPortIdentity, identityInputsChanged, type PortIdentityFactory } from './identity/resolver-factory.ts';
-import { licensesForListen, type LicenseSource } from './license-source.ts';
-import type { SidecarMetrics } from './metrics.ts';
-import { PortListener } from './port-listener.ts';
-import { matchAddresses, planReload, type ReloadPlan } from './reload-plan.ts';
-import { TransitionFollower, type FollowedLicenses } from './transition-follower.ts';
+import { licensesForListen, type LicenseSource } from './licenses/source.ts';
+import type { SidecarMetrics } from './admin/metrics.ts';
+import { PortListener } from './proxy/listener.ts';
+import { matchAddresses, planReload, type ReloadPlan } from './reload/plan.ts';
+import { TransitionFollower, type FollowedLicenses } from './licenses/transition-follower.ts';
 
 /** A port as the license source tracks it (a license's `port.number` must be one of its listen numbers). */
 export interface SourcePort {

@@ -9,7 +9,7 @@ import { createAuthorityMetrics } from '../../src/authority/metrics.ts';
 import { main } from '../../src/cli/main.ts';
 import { authoritySchema } from '../../src/shared/config/authority-schema.ts';
 import { sidecarSchema } from '../../src/shared/config/sidecar-schema.ts';
-import { createSidecarMetrics } from '../../src/sidecar/metrics.ts';
+import { createSidecarMetrics } from '../../src/sidecar/admin/metrics.ts';
 import { schemaKeys } from './schema-keys.ts';
 import { headingAnchors } from '../helpers/markdown.ts';
 

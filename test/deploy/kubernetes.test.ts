@@ -9,7 +9,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { main } from '../../src/cli/main.ts';
 import { authoritySchema } from '../../src/shared/config/authority-schema.ts';
 import { parseConfigText } from '../../src/shared/config/load.ts';
-import { safeSidecarSchema } from '../../src/sidecar/config-safety.ts';
+import { safeSidecarSchema } from '../../src/sidecar/reload/safety.ts';
 import { startTestAuthority, testAdminToken } from '../helpers/authority.ts';
 import { tempDir } from '../helpers/tmp.ts';
 

@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { createAuthorityMetrics } from '../../src/authority/metrics.ts';
-import { createSidecarMetrics } from '../../src/sidecar/metrics.ts';
+import { createSidecarMetrics } from '../../src/sidecar/admin/metrics.ts';
 import { httpOverTcp, startUp } from './up.ts';
 import { headingAnchors } from '../helpers/markdown.ts';
 

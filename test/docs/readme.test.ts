@@ -5,7 +5,7 @@ import { createAuthorityMetrics } from '../../src/authority/metrics.ts';
 import { authoritySchema } from '../../src/shared/config/authority-schema.ts';
 import { sidecarSchema } from '../../src/shared/config/sidecar-schema.ts';
 import { errorCodes } from '../../src/shared/errors.ts';
-import { createSidecarMetrics } from '../../src/sidecar/metrics.ts';
+import { createSidecarMetrics } from '../../src/sidecar/admin/metrics.ts';
 import { schemaKeys } from '../helpers/schema-keys.ts';
 
 const readme = readFileSync('README.md', 'utf8');

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { expect, onTestFinished } from 'vitest';
 import { createLogger } from '../../src/shared/logger.ts';
-import { decide, type Decision } from '../../src/sidecar/decide.ts';
-import { LicenseSync, type LicenseSyncOptions } from '../../src/sidecar/license-sync.ts';
-import { createSidecarMetrics } from '../../src/sidecar/metrics.ts';
+import { decide, type Decision } from '../../src/sidecar/proxy/decide.ts';
+import { LicenseSync, type LicenseSyncOptions } from '../../src/sidecar/licenses/sync.ts';
+import { createSidecarMetrics } from '../../src/sidecar/admin/metrics.ts';
 import { startTestAuthority, type TestAuthority, type TestAuthorityOptions } from './authority.ts';
 import { tempDir } from './tmp.ts';
 

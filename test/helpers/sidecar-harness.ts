@@ -6,8 +6,8 @@ import type { Clock } from '../../src/shared/clock.ts';
 import { sidecarSchema, type SidecarConfig } from '../../src/shared/config/sidecar-schema.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import type { HostPort } from '../../src/shared/address.ts';
-import type { AccessRecord } from '../../src/sidecar/access-record.ts';
-import { createSidecarMetrics, type SidecarMetrics } from '../../src/sidecar/metrics.ts';
+import type { AccessRecord } from '../../src/sidecar/proxy/access-record.ts';
+import { createSidecarMetrics, type SidecarMetrics } from '../../src/sidecar/admin/metrics.ts';
 import { Sidecar, type SidecarOptions } from '../../src/sidecar/sidecar.ts';
 import { LOCAL_IDENTITY, StaticLicenseSource, testLicense } from './static-license-source.ts';
 

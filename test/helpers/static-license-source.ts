@@ -1,7 +1,7 @@
 import { systemClock, type Clock } from '../../src/shared/clock.ts';
-import { toCachedLicense, type CachedLicense } from '../../src/sidecar/license.ts';
-import { assessLicense } from '../../src/sidecar/license-health.ts';
-import type { LicenseChange, PortLicenseStatus } from '../../src/sidecar/license-source.ts';
+import { toCachedLicense, type CachedLicense } from '../../src/sidecar/licenses/license.ts';
+import { assessLicense } from '../../src/sidecar/licenses/health.ts';
+import type { LicenseChange, PortLicenseStatus } from '../../src/sidecar/licenses/source.ts';
 import type { SidecarLicenseSource } from '../../src/sidecar/sidecar.ts';
 
 export interface TestLicenseOptions {

@@ -1,8 +1,8 @@
 import { it, onTestFinished } from 'vitest';
-import { migrations as sqliteMigrations, type Migration } from '../../src/authority/store/migrations.ts';
-import { PostgresStore } from '../../src/authority/store/postgres.ts';
+import { migrations as sqliteMigrations, type Migration } from '../../src/authority/store/sqlite/migrations.ts';
+import { PostgresStore } from '../../src/authority/store/postgres/store.ts';
 import { postgresMigrations } from '../../src/authority/store/postgres/migrations.ts';
-import { SqliteStore } from '../../src/authority/store/sqlite.ts';
+import { SqliteStore } from '../../src/authority/store/sqlite/store.ts';
 import type { Store } from '../../src/authority/store/store.ts';
 import { freshPostgresUrl, warnIfNoPostgres, withPostgres } from './postgres.ts';
 import { tempDir } from './tmp.ts';

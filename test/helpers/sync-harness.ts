@@ -5,8 +5,8 @@ import { onTestFinished } from 'vitest';
 import type { ManualClock } from '../../src/shared/clock.ts';
 import type { SidecarConfig } from '../../src/shared/config/sidecar-schema.ts';
 import { createLogger } from '../../src/shared/logger.ts';
-import { LicenseSync, type LicenseSyncOptions, type SyncPort } from '../../src/sidecar/license-sync.ts';
-import { createSidecarMetrics, type SidecarMetrics } from '../../src/sidecar/metrics.ts';
+import { LicenseSync, type LicenseSyncOptions, type SyncPort } from '../../src/sidecar/licenses/sync.ts';
+import { createSidecarMetrics, type SidecarMetrics } from '../../src/sidecar/admin/metrics.ts';
 import type { FakeAuthority } from './fake-authority.ts';
 import { tempDir } from './tmp.ts';
 

@@ -2,7 +2,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import type { AccessRecord } from '../../src/sidecar/access-record.ts';
+import type { AccessRecord } from '../../src/sidecar/proxy/access-record.ts';
 import { AccessTelemetry } from '../../src/sidecar/telemetry/telemetry.ts';
 import { issueBody, startTestAuthority, type TestAuthority } from '../helpers/authority.ts';
 import { echo, startSidecar, startUpstream, testConfig, type SidecarHarness } from '../helpers/sidecar-harness.ts';

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkRules } from '../../src/check/rules.ts';
+import { checkRules } from '../../src/register/conflicts/finding.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { runPortwarden } from '../helpers/cli.ts';
 

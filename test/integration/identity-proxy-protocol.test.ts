@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { expect, it } from 'vitest';
-import { ProxyHeaderParser } from '../../src/sidecar/proxy-protocol/parse.ts';
+import { ProxyHeaderParser } from '../../src/sidecar/identity/proxy-protocol/parse.ts';
 import { closedBy, readAll, startSidecar, startUpstream, testConfig } from '../helpers/sidecar-harness.ts';
 import { testLicense } from '../helpers/static-license-source.ts';
 import { waitFor } from '../helpers/wait.ts';

@@ -1,7 +1,7 @@
 import { expect, it, onTestFinished } from 'vitest';
 import { ManualClock } from '../../src/shared/clock.ts';
-import { decide } from '../../src/sidecar/decide.ts';
-import type { LicenseSync, SyncPort } from '../../src/sidecar/license-sync.ts';
+import { decide } from '../../src/sidecar/proxy/decide.ts';
+import type { LicenseSync, SyncPort } from '../../src/sidecar/licenses/sync.ts';
 import { FakeAuthority } from '../helpers/fake-authority.ts';
 import { SERVICE, syncHarness } from '../helpers/sync-harness.ts';
 import { waitFor } from '../helpers/wait.ts';

@@ -1,6 +1,6 @@
 import { expect, it, onTestFinished } from 'vitest';
 import { ManualClock } from '../../src/shared/clock.ts';
-import { decide } from '../../src/sidecar/decide.ts';
+import { decide } from '../../src/sidecar/proxy/decide.ts';
 import { FakeAuthority, type MintOptions } from '../helpers/fake-authority.ts';
 import { SERVICE, syncHarness } from '../helpers/sync-harness.ts';
 import { waitFor } from '../helpers/wait.ts';

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { expect, it } from 'vitest';
-import { snapshotSchema } from '../../src/authority/register/snapshot.ts';
+import { snapshotSchema } from '../../src/register/snapshot.ts';
 import { main } from '../../src/cli/main.ts';
 import { startTestAuthority, testAdminToken, type TestAuthority } from '../helpers/authority.ts';
 import { tempDir } from '../helpers/tmp.ts';

@@ -111,7 +111,7 @@ it('exports the register as a snapshot `check --register` reads, with the policy
   expect(snapshot.ports.map((p: { service: string }) => p.service)).toEqual(['payments', 'postgres-main']);
   expect(snapshot.ports[1].number).toBeGreaterThanOrEqual(25000);
   expect(snapshot.ports[1].number).toBeLessThanOrEqual(25099);
-  const { snapshotSchema } = await import('../../src/authority/register/snapshot.ts');
+  const { snapshotSchema } = await import('../../src/register/snapshot.ts');
   expect(snapshotSchema.safeParse(snapshot).success).toBe(true);
 
   // as the README says: any valid token reads it (a pipeline's, scoped to another service);

@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { expect, it } from 'vitest';
 import { createLogger } from '../../src/shared/logger.ts';
-import { createSidecarMetrics } from '../../src/sidecar/metrics.ts';
+import { createSidecarMetrics } from '../../src/sidecar/admin/metrics.ts';
 import { Sidecar } from '../../src/sidecar/sidecar.ts';
 import { echo, startUpstream, testConfig } from '../helpers/sidecar-harness.ts';
 import { StaticLicenseSource } from '../helpers/static-license-source.ts';

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { AccessRecord } from '../../src/sidecar/access-record.ts';
+import type { AccessRecord } from '../../src/sidecar/proxy/access-record.ts';
 import { InventoryReporter } from '../../src/sidecar/inventory/reporter.ts';
 import { sidecarOwnPorts } from '../../src/sidecar/inventory/own-ports.ts';
 import { AccessTelemetry } from '../../src/sidecar/telemetry/telemetry.ts';

@@ -1,5 +1,5 @@
 import { PortwardenError } from '../../shared/errors.ts';
-import type { Principal } from '../tokens.ts';
+import type { Principal } from '../tokens/service.ts';
 
 /** The caller of a non-public route. */
 export function principalOf(principal: Principal | undefined): Principal {

@@ -1,9 +1,9 @@
-import type { Actor } from '../audit.ts';
-import type { Touch } from '../changes.ts';
-import { effectiveState, type LicenseView } from '../license-view.ts';
-import type { LicenseService } from '../licenses.ts';
+import type { Actor } from '../audit/log.ts';
+import type { Touch } from '../changes/run-change.ts';
+import { effectiveState, type LicenseView } from '../licenses/view.ts';
+import type { LicenseService } from '../licenses/service.ts';
 import type { LicenseRow, PortRow, RenewPolicy, StoreTx } from '../store/store.ts';
-import { defaultEnv } from './port-record.ts';
+import { defaultEnv } from '../../register/port-record.ts';
 
 /** What a port's license is issued with: the callers, and optionally its TTL and renew policy. */
 export interface LicenseSpec {

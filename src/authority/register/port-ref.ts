@@ -1,6 +1,6 @@
 import { PortwardenError } from '../../shared/errors.ts';
 import type { PortRow, Protocol, StoreTx } from '../store/store.ts';
-import { defaultEnv } from './port-record.ts';
+import { defaultEnv } from '../../register/port-record.ts';
 
 /** How the API and the CLI name a port: its id, or `service/name` in an env (and protocol). */
 export type PortRef = { id: string } | { service: string; name: string; env: string; protocol?: Protocol | undefined };

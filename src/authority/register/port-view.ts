@@ -1,6 +1,6 @@
-import { effectiveState } from '../license-view.ts';
+import { effectiveState } from '../licenses/view.ts';
 import type { LicenseRow, LicenseState, PortRow, Protocol } from '../store/store.ts';
-import type { PortRecord } from './port-record.ts';
+import type { PortRecord } from '../../register/port-record.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));

@@ -1,7 +1,7 @@
 import { PeriodicSweep } from '../../shared/periodic-sweep.ts';
 import { isPortwardenError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { systemActor } from '../audit.ts';
+import { systemActor } from '../audit/log.ts';
 import type { Store } from '../store/store.ts';
 import type { RegisterService } from './service.ts';
 

@@ -1,12 +1,12 @@
 import { formatDuration } from '../../shared/duration.ts';
 import { PortwardenError } from '../../shared/errors.ts';
-import type { Actor } from '../audit.ts';
-import type { Touch } from '../changes.ts';
-import type { LicenseService } from '../licenses.ts';
+import type { Actor } from '../audit/log.ts';
+import type { Touch } from '../changes/run-change.ts';
+import type { LicenseService } from '../licenses/service.ts';
 import type { PortRow, StoreTx } from '../store/store.ts';
 import { activeOn, issueForPort, licensesOf, revokeOn, specFrom } from './port-licenses.ts';
-import { assertTransition } from './port-record.ts';
-import type { RegisterPolicy } from './policy.ts';
+import { assertTransition } from '../../register/port-record.ts';
+import type { RegisterPolicy } from '../../register/policy.ts';
 import { keyOf, requireNumber } from './uses.ts';
 
 /** What a register step needs besides the transaction. */

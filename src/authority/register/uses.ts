@@ -1,7 +1,7 @@
 import type { PortRow, StoreTx } from '../store/store.ts';
-import { Constraints, refusalError } from './constraints.ts';
-import { usesFromRecords, type NumberUse, type PortKey } from './number-use.ts';
-import type { RegisterPolicy } from './policy.ts';
+import { Constraints, refusalError } from '../../register/constraints.ts';
+import { usesFromRecords, type NumberUse, type PortKey } from '../../register/number-use.ts';
+import type { RegisterPolicy } from '../../register/policy.ts';
 import { portRecord } from './port-view.ts';
 
 /**

@@ -3,8 +3,8 @@
  * is how a JSON column comes back: SQLite gives its text, PostgreSQL (jsonb) the parsed value.
  */
 import type { AccessDecision, AuditEntry, CallerAccessRow, InventoryListenerRow, InventoryRow, KeyRow, LicenseRow, LicenseState, PortAccessRow, PortRow, TokenRow } from './store.ts';
-import type { DrillCallerAccess, DrillKind, DrillPortAccess, DrillRow, DrillState } from './drill-repo.ts';
-import { int, intOrNull, str, strOrNull } from './sqlite/columns.ts';
+import type { DrillCallerAccess, DrillKind, DrillPortAccess, DrillRow, DrillState } from './drills.ts';
+import { int, intOrNull, str, strOrNull } from './columns.ts';
 
 type Row = Record<string, unknown>;
 

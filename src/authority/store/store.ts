@@ -9,7 +9,7 @@
  * are milliseconds since the epoch.
  */
 
-import type { DrillRepo } from './drill-repo.ts';
+import type { DrillRepo } from './drills.ts';
 
 export type LicenseState = 'active' | 'revoked' | 'expired';
 export type RenewPolicy = 'auto' | 'always' | 'never';

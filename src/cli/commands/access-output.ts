@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import type { CallerAccessView } from '../../authority/last-access.ts';
+import type { CallerAccessView } from '../../authority/access/last-access.ts';
 import { printTable } from '../output.ts';
 
 const columns = {

@@ -1,4 +1,4 @@
-import type { AuditView } from '../../authority/audit.ts';
+import type { AuditView } from '../../authority/audit/log.ts';
 import { apiOptions, apiOptionsUsage, outputFormat, parseCommandArgs, expectNoArguments } from '../args.ts';
 import { withApiClient } from '../api-client.ts';
 import type { Command } from '../command.ts';

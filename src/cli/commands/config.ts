@@ -3,7 +3,7 @@ import { parse } from 'yaml';
 import type { Command } from '../command.ts';
 import { outputFormat, parseCommandArgs, commonOptions } from '../args.ts';
 import { ConfigError, formatIssue, loadConfigFile } from '../../shared/config/load.ts';
-import { safeSidecarSchema } from '../../sidecar/config-safety.ts';
+import { safeSidecarSchema } from '../../sidecar/reload/safety.ts';
 import { authoritySchema } from '../../shared/config/authority-schema.ts';
 import { PortwardenError } from '../../shared/errors.ts';
 

@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { DrillReport, DrillView } from '../../authority/drill-view.ts';
+import type { DrillReport, DrillView } from '../../authority/drills/view.ts';
 import { formatDuration, isDuration, parseDuration } from '../../shared/duration.ts';
 import { isPortwardenError, PortwardenError } from '../../shared/errors.ts';
 import { apiOptions, apiOptionsUsage, outputFormat, parseCommandArgs, expectNoArguments } from '../args.ts';

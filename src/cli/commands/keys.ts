@@ -1,4 +1,4 @@
-import type { KeyView } from '../../authority/keys.ts';
+import type { KeyView } from '../../authority/keys/rotation.ts';
 import { PortwardenError } from '../../shared/errors.ts';
 import { apiOptions, apiOptionsUsage, outputFormat, parseCommandArgs, expectNoArguments } from '../args.ts';
 import { splitSubcommand, withApiClient } from '../api-client.ts';

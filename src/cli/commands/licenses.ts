@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
-import type { LicenseSnapshot } from '../../authority/licenses.ts';
-import type { LicenseView } from '../../authority/license-view.ts';
+import type { LicenseSnapshot } from '../../authority/licenses/service.ts';
+import type { LicenseView } from '../../authority/licenses/view.ts';
 import { PortwardenError } from '../../shared/errors.ts';
 import { apiOptions, apiOptionsUsage, outputFormat, parseCommandArgs, expectNoArguments } from '../args.ts';
 import { splitSubcommand, withApiClient, type ApiClient } from '../api-client.ts';

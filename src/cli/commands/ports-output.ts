@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import type { PortRecord } from '../../authority/register/port-record.ts';
+import type { PortRecord } from '../../register/port-record.ts';
 import type { AllocationView, PortDetail } from '../../authority/register/port-view.ts';
 import { printJson, printTable } from '../output.ts';
 

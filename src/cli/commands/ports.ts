@@ -1,8 +1,8 @@
 import { writeFile } from 'node:fs/promises';
-import type { PortAccessAnswer } from '../../authority/last-access.ts';
-import type { PortRecord } from '../../authority/register/port-record.ts';
+import type { PortAccessAnswer } from '../../authority/access/last-access.ts';
+import type { PortRecord } from '../../register/port-record.ts';
 import type { PortDetail } from '../../authority/register/port-view.ts';
-import type { RegisterSnapshotJson } from '../../authority/register/snapshot.ts';
+import type { RegisterSnapshotJson } from '../../register/snapshot.ts';
 import { isDuration } from '../../shared/duration.ts';
 import { PortwardenError } from '../../shared/errors.ts';
 import { apiOptions, apiOptionsUsage, outputFormat, parseCommandArgs, expectNoArguments } from '../args.ts';

@@ -1,4 +1,4 @@
-import type { TokenView } from '../../authority/tokens.ts';
+import type { TokenView } from '../../authority/tokens/service.ts';
 import { PortwardenError } from '../../shared/errors.ts';
 import { apiOptions, apiOptionsUsage, outputFormat, parseCommandArgs, expectNoArguments } from '../args.ts';
 import { splitSubcommand, withApiClient } from '../api-client.ts';

@@ -1,8 +1,8 @@
 import type { Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { unmapIPv4 } from '../../shared/cidr.ts';
-import { certificateIdentity } from '../spiffe.ts';
-import type { TlsMaterial } from '../tls-material.ts';
+import { certificateIdentity } from './tls/spiffe.ts';
+import type { TlsMaterial } from './tls/material.ts';
 import type { HandshakeFailure, IdentityResolver, InboundResult, Origin } from './identity.ts';
 
 export interface MtlsResolverOptions {

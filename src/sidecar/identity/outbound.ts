@@ -3,9 +3,9 @@ import { connect, type ConnectionOptions, type PeerCertificate } from 'node:tls'
 import { isLoopbackHost, type HostPort } from '../../shared/address.ts';
 import { unmapIPv4 } from '../../shared/cidr.ts';
 import { ConfigError } from '../../shared/config/load.ts';
-import { identityFromDer, identityMatches } from '../spiffe.ts';
-import type { TlsMaterial } from '../tls-material.ts';
-import { keepAliveInitialDelay, type UpstreamConnector } from '../upstream.ts';
+import { identityFromDer, identityMatches } from './tls/spiffe.ts';
+import type { TlsMaterial } from './tls/material.ts';
+import { keepAliveInitialDelay, type UpstreamConnector } from '../proxy/upstream.ts';
 import type { IdentityResolver, InboundResult } from './identity.ts';
 
 export interface OutboundOptions {

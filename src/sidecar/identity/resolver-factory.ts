@@ -2,13 +2,13 @@ import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { PortwardenError } from '../../shared/errors.ts';
 import type { PortConfig, SidecarConfig } from '../../shared/config/sidecar-schema.ts';
-import type { SidecarMetrics } from '../metrics.ts';
-import { TlsMaterial } from '../tls-material.ts';
-import { plainUpstreamConnector, type UpstreamConnector } from '../upstream.ts';
+import type { SidecarMetrics } from '../admin/metrics.ts';
+import { TlsMaterial } from './tls/material.ts';
+import { plainUpstreamConnector, type UpstreamConnector } from '../proxy/upstream.ts';
 import type { IdentityResolver } from './identity.ts';
 import { MtlsIdentityResolver } from './mtls.ts';
 import { OutboundIdentityResolver } from './outbound.ts';
-import { ProxyProtocolIdentityResolver } from './proxy-protocol.ts';
+import { ProxyProtocolIdentityResolver } from './proxy-protocol/resolver.ts';
 import { SourceIdentityResolver } from './source.ts';
 
 /** What a port's identity mode decides: who the caller is, and how the upstream is reached. */

@@ -1,8 +1,8 @@
 import { systemClock, type Clock } from '../../shared/clock.ts';
 import type { SidecarConfig } from '../../shared/config/sidecar-schema.ts';
 import type { Logger } from '../../shared/logger.ts';
-import type { DispatcherSource } from '../authority-transport.ts';
-import type { SidecarMetrics } from '../metrics.ts';
+import type { DispatcherSource } from '../authority/transport.ts';
+import type { SidecarMetrics } from '../admin/metrics.ts';
 import { AuthorityPoster } from '../telemetry/authority-post.ts';
 import { inventoryAnswerSchema, inventoryPath, locallyUnfronted, toInventoryReport, type InventoryListener } from './payload.ts';
 import { readListeners, type Listener } from './proc-net.ts';

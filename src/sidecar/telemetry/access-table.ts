@@ -1,8 +1,8 @@
 import { LRUCache } from 'lru-cache';
 import type { Counter } from 'prom-client';
 import { unmapIPv4 } from '../../shared/cidr.ts';
-import type { DenyReason } from '../decide.ts';
-import { lastUse, type TelemetryAccess } from './access-record.ts';
+import type { DenyReason } from '../proxy/decide.ts';
+import { lastUse, type TelemetryAccess } from './access.ts';
 
 /** Access records summed per (port, identity, origin address); what a batch reports. */
 export interface AccessSummary {

@@ -1,6 +1,6 @@
 import { errorCodes, PortwardenError, type ErrorCode } from '../../shared/errors.ts';
-import { ownTransport, sharedTransport, type AuthorityTls, type DispatcherSource, type TransportHandle } from '../authority-transport.ts';
-import { BearerToken } from '../bearer-token.ts';
+import { ownTransport, sharedTransport, type AuthorityTls, type DispatcherSource, type TransportHandle } from '../authority/transport.ts';
+import { BearerToken } from '../authority/bearer-token.ts';
 
 /**
  * What became of one POST: `acked` (2xx), `retry` (the authority was unreachable, busy or

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { denyReasons } from '../decide.ts';
+import { denyReasons } from '../proxy/decide.ts';
 import type { AccessSummary } from './access-table.ts';
 
 /** One summed group in a batch, as `POST /v1/telemetry` receives it. Times are ISO 8601. */

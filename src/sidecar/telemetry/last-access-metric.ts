@@ -1,5 +1,5 @@
 import type { Gauge } from 'prom-client';
-import { lastUse, type TelemetryAccess } from './access-record.ts';
+import { lastUse, type TelemetryAccess } from './access.ts';
 
 /** The identity label of the series that holds every identity past the cap. */
 export const otherIdentity = '_other';

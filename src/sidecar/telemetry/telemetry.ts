@@ -1,9 +1,9 @@
 import { systemClock, type Clock } from '../../shared/clock.ts';
 import type { SidecarConfig } from '../../shared/config/sidecar-schema.ts';
 import type { Logger } from '../../shared/logger.ts';
-import type { DispatcherSource } from '../authority-transport.ts';
-import type { SidecarMetrics } from '../metrics.ts';
-import type { TelemetryAccess } from './access-record.ts';
+import type { DispatcherSource } from '../authority/transport.ts';
+import type { SidecarMetrics } from '../admin/metrics.ts';
+import type { TelemetryAccess } from './access.ts';
 import { AccessTable } from './access-table.ts';
 import { AuthorityPoster } from './authority-post.ts';
 import { LastAccessMetric } from './last-access-metric.ts';

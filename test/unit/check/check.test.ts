@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { checkDefinitions, checkFiles, type CheckOptions } from '../../../src/check/check.ts';
-import { formatFinding } from '../../../src/check/rules.ts';
-import { defaultPolicy } from '../../../src/authority/register/policy.ts';
-import { portRecordSchema, type PortRecord } from '../../../src/authority/register/port-record.ts';
-import { readSnapshot, snapshotPolicy } from '../../../src/authority/register/snapshot.ts';
+import { formatFinding } from '../../../src/register/conflicts/finding.ts';
+import { defaultPolicy } from '../../../src/register/policy.ts';
+import { portRecordSchema, type PortRecord } from '../../../src/register/port-record.ts';
+import { readSnapshot, snapshotPolicy } from '../../../src/register/snapshot.ts';
 import { sidecarDefinitions } from '../../../src/check/sidecar.ts';
 import { extractText } from './extract-helper.ts';
 

@@ -1,4 +1,4 @@
-import { emptyExtraction, type Extraction } from '../../../src/check/definition.ts';
+import { emptyExtraction, type Extraction } from '../../../src/register/conflicts/definition.ts';
 import { parseYamlText, type YamlDoc } from '../../../src/check/yaml-input.ts';
 
 type Extractor = (doc: YamlDoc, serviceOverride: string | undefined, out: Extraction) => void;

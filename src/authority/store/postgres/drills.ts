@@ -1,4 +1,4 @@
-import type { DrillRepo } from '../drill-repo.ts';
+import type { DrillRepo } from '../drills.ts';
 import { jsonParam, placeholders, type Sql } from './sql.ts';
 import { parsedJson, rowMappers } from '../rows.ts';
 

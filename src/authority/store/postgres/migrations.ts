@@ -1,4 +1,4 @@
-import type { Migration } from '../migrations.ts';
+import type { Migration } from '../sqlite/migrations.ts';
 
 /**
  * The PostgreSQL schema: the same versions and names as the SQLite list (`../migrations.ts`),

@@ -1,6 +1,6 @@
 import type { ClientBase } from 'pg';
 
-export { int, intOrNull, str, strOrNull } from '../sqlite/columns.ts';
+export { int, intOrNull, str, strOrNull } from '../columns.ts';
 
 /**
  * A row as node-postgres returns it: BIGINT as numbers (see `../postgres.ts`), JSON parsed.

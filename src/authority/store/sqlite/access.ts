@@ -1,7 +1,7 @@
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
 import type { AccessRepo } from '../store.ts';
 import { rowMappers } from '../rows.ts';
-import { json } from './columns.ts';
+import { json } from '../columns.ts';
 
 const mapRow = rowMappers(json);
 

@@ -1,6 +1,6 @@
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
 import type { AuditRepo } from '../store.ts';
-import { json } from './columns.ts';
+import { json } from '../columns.ts';
 import { rowMappers } from '../rows.ts';
 
 const mapRow = rowMappers(json);

@@ -1,6 +1,6 @@
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
-import type { DrillRepo } from '../drill-repo.ts';
-import { json } from './columns.ts';
+import type { DrillRepo } from '../drills.ts';
+import { json } from '../columns.ts';
 import { rowMappers } from '../rows.ts';
 
 const mapRow = rowMappers(json);

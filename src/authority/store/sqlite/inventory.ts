@@ -1,6 +1,6 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { InventoryRepo } from '../store.ts';
-import { json } from './columns.ts';
+import { json } from '../columns.ts';
 import { rowMappers } from '../rows.ts';
 
 const mapRow = rowMappers(json);

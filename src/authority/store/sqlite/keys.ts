@@ -1,7 +1,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { KeyRepo } from '../store.ts';
 import { rowMappers } from '../rows.ts';
-import { json } from './columns.ts';
+import { json } from '../columns.ts';
 
 const mapRow = rowMappers(json);
 

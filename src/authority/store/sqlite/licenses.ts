@@ -1,6 +1,6 @@
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
 import type { LicenseFilter, LicenseRepo, LicenseRow, LicenseState } from '../store.ts';
-import { int, json, str } from './columns.ts';
+import { int, json, str } from '../columns.ts';
 import { rowMappers } from '../rows.ts';
 
 const mapRow = rowMappers(json);

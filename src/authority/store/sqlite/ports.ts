@@ -1,7 +1,7 @@
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
 import { PortwardenError } from '../../../shared/errors.ts';
 import type { PortFilter, PortRepo, PortRow } from '../store.ts';
-import { int, json, str } from './columns.ts';
+import { int, json, str } from '../columns.ts';
 import { rowMappers } from '../rows.ts';
 
 const mapRow = rowMappers(json);

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { migrations } from '../../../../src/authority/store/migrations.ts';
-import { SqliteStore, sqliteFileName } from '../../../../src/authority/store/sqlite.ts';
+import { migrations } from '../../../../src/authority/store/sqlite/migrations.ts';
+import { SqliteStore, sqliteFileName } from '../../../../src/authority/store/sqlite/store.ts';
 import type { AccessInput } from '../../../../src/authority/store/store.ts';
-import { lastAccessByPort } from '../../../../src/authority/last-access.ts';
+import { lastAccessByPort } from '../../../../src/authority/access/last-access.ts';
 import { storeKinds } from '../../../helpers/stores.ts';
 import { tempDir } from '../../../helpers/tmp.ts';
 

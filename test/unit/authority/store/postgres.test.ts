@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { PostgresStore, redactedUrl } from '../../../../src/authority/store/postgres.ts';
+import { PostgresStore, redactedUrl } from '../../../../src/authority/store/postgres/store.ts';
 import { freshPostgresUrl, warnIfNoPostgres, withPostgres } from '../../../helpers/postgres.ts';
 import { freePort } from '../../../helpers/ports.ts';
 import { waitFor } from '../../../helpers/wait.ts';

@@ -1,8 +1,8 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SqliteStore, sqliteFileName } from '../../../../src/authority/store/sqlite.ts';
-import { migrations } from '../../../../src/authority/store/migrations.ts';
+import { SqliteStore, sqliteFileName } from '../../../../src/authority/store/sqlite/store.ts';
+import { migrations } from '../../../../src/authority/store/sqlite/migrations.ts';
 import { tempDir } from '../../../helpers/tmp.ts';
 
 describe('SqliteStore', () => {

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { createLogger } from '../../../../src/shared/logger.ts';
 import type { InboundResult } from '../../../../src/sidecar/identity/identity.ts';
 import { MtlsIdentityResolver } from '../../../../src/sidecar/identity/mtls.ts';
-import { createSidecarMetrics } from '../../../../src/sidecar/metrics.ts';
-import { TlsMaterial } from '../../../../src/sidecar/tls-material.ts';
+import { createSidecarMetrics } from '../../../../src/sidecar/admin/metrics.ts';
+import { TlsMaterial } from '../../../../src/sidecar/identity/tls/material.ts';
 import { waitFor } from '../../../helpers/wait.ts';
 import { createPki, identityFiles, type CertFiles, type TestCa, type TestPki } from '../../../helpers/pki.ts';
 

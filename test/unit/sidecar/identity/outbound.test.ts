@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { parseConfigText } from '../../../../src/shared/config/load.ts';
 import { sidecarSchema } from '../../../../src/shared/config/sidecar-schema.ts';
 import { createLogger } from '../../../../src/shared/logger.ts';
-import { assertSafe } from '../../../../src/sidecar/config-safety.ts';
+import { assertSafe } from '../../../../src/sidecar/reload/safety.ts';
 import { OutboundIdentityResolver } from '../../../../src/sidecar/identity/outbound.ts';
-import { createSidecarMetrics } from '../../../../src/sidecar/metrics.ts';
-import { TlsMaterial } from '../../../../src/sidecar/tls-material.ts';
+import { createSidecarMetrics } from '../../../../src/sidecar/admin/metrics.ts';
+import { TlsMaterial } from '../../../../src/sidecar/identity/tls/material.ts';
 import { createPki, identityFiles, type CertFiles, type TestCa, type TestPki } from '../../../helpers/pki.ts';
 
 let pki: TestPki;

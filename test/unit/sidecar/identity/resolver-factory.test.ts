@@ -3,11 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../../src/shared/logger.ts';
 import { MtlsIdentityResolver } from '../../../../src/sidecar/identity/mtls.ts';
 import { OutboundIdentityResolver } from '../../../../src/sidecar/identity/outbound.ts';
-import { ProxyProtocolIdentityResolver } from '../../../../src/sidecar/identity/proxy-protocol.ts';
+import { ProxyProtocolIdentityResolver } from '../../../../src/sidecar/identity/proxy-protocol/resolver.ts';
 import { createPortIdentity, type PortIdentityContext } from '../../../../src/sidecar/identity/resolver-factory.ts';
 import { SourceIdentityResolver } from '../../../../src/sidecar/identity/source.ts';
-import { createSidecarMetrics } from '../../../../src/sidecar/metrics.ts';
-import { plainUpstreamConnector } from '../../../../src/sidecar/upstream.ts';
+import { createSidecarMetrics } from '../../../../src/sidecar/admin/metrics.ts';
+import { plainUpstreamConnector } from '../../../../src/sidecar/proxy/upstream.ts';
 import { createPki, identityFiles, type TestPki } from '../../../helpers/pki.ts';
 import { testConfig } from '../../../helpers/sidecar-harness.ts';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../../src/shared/clock.ts';
 import { InventoryReporter } from '../../../../src/sidecar/inventory/reporter.ts';
 import type { Listener } from '../../../../src/sidecar/inventory/proc-net.ts';
-import { createSidecarMetrics } from '../../../../src/sidecar/metrics.ts';
+import { createSidecarMetrics } from '../../../../src/sidecar/admin/metrics.ts';
 import { startTelemetrySink } from '../../../helpers/telemetry-sink.ts';
 import { tempDir } from '../../../helpers/tmp.ts';
 import { capturedLogger, telemetryConfig, valueOf } from '../telemetry/support.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createSidecarMetrics } from '../../../../src/sidecar/metrics.ts';
+import { createSidecarMetrics } from '../../../../src/sidecar/admin/metrics.ts';
 import { AccessTable } from '../../../../src/sidecar/telemetry/access-table.ts';
 import { access, valueOf } from './support.ts';
 

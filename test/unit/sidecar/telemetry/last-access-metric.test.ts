@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createSidecarMetrics } from '../../../../src/sidecar/metrics.ts';
+import { createSidecarMetrics } from '../../../../src/sidecar/admin/metrics.ts';
 import { LastAccessMetric } from '../../../../src/sidecar/telemetry/last-access-metric.ts';
 import { access } from './support.ts';
 

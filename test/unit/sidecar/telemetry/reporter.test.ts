@@ -1,7 +1,7 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../../src/shared/clock.ts';
-import { createSidecarMetrics } from '../../../../src/sidecar/metrics.ts';
+import { createSidecarMetrics } from '../../../../src/sidecar/admin/metrics.ts';
 import { AccessTelemetry } from '../../../../src/sidecar/telemetry/telemetry.ts';
 import { startTelemetrySink } from '../../../helpers/telemetry-sink.ts';
 import { tempDir } from '../../../helpers/tmp.ts';

@@ -1,7 +1,7 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createSidecarMetrics } from '../../../../src/sidecar/metrics.ts';
+import { createSidecarMetrics } from '../../../../src/sidecar/admin/metrics.ts';
 import { toBatches } from '../../../../src/sidecar/telemetry/batch.ts';
 import { Spool } from '../../../../src/sidecar/telemetry/spool.ts';
 import { tempDir } from '../../../helpers/tmp.ts';

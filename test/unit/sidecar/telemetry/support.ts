@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Counter, Gauge } from 'prom-client';
 import { sidecarSchema, type SidecarConfig } from '../../../../src/shared/config/sidecar-schema.ts';
 import { createLogger, type Logger } from '../../../../src/shared/logger.ts';
-import type { TelemetryAccess } from '../../../../src/sidecar/telemetry/access-record.ts';
+import type { TelemetryAccess } from '../../../../src/sidecar/telemetry/access.ts';
 
 /** A closed, allowed connection that lasted no time; override what the test is about. */
 export function access(overrides: Partial<TelemetryAccess> = {}): TelemetryAccess {

@@ -1,0 +1,47 @@
+import type { Clock } from '../../shared/clock.ts';
+import type { AuditEntry, StoreTx } from '../store/store.ts';
+
+/** Who made a change: a token id, or `system` for the authority's own work (renewer, rotation). */
+export interface Actor {
+  id: string;
+}
+
+export const systemActor: Actor = { id: 'system' };
+
+/** One change to append: `before`/`after` are JSON views (never a token or key). */
+export interface AuditChange {
+  action: string;
+  target: string;
+  before?: unknown;
+  after?: unknown;
+}
+
+/**
+ * Appends an entry inside the caller's transaction, so the change and its audit line commit
+ * together. Every resource that changes state calls this (the register too).
+ */
+export function appendAudit(tx: StoreTx, clock: Clock, actor: Actor, change: AuditChange): Promise<number> {
+  return tx.audit.append({
+    at: clock.now(),
+    actor: actor.id,
+    action: change.action,
+    target: change.target,
+    before: change.before ?? null,
+    after: change.after ?? null,
+  });
+}
+
+/** An audit entry as the API shows it. */
+export interface AuditView {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  target: string;
+  before: unknown;
+  after: unknown;
+}
+
+export function auditView(entry: AuditEntry): AuditView {
+  return { ...entry, at: new Date(entry.at).toISOString() };
+}
