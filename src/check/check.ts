@@ -1,22 +1,12 @@
-import { usesFromRecords } from '../register/number-use.ts';
-import type { RegisterPolicy } from '../register/policy.ts';
-import type { PortRecord } from '../register/port-record.ts';
+import { checkDefinitions, type ConflictOptions } from '../register/conflicts/check.ts';
 import type { InputKind, InputProblem, PortDefinition } from '../register/conflicts/definition.ts';
-import { duplicateFindings } from '../register/conflicts/duplicates.ts';
 import { readInputs } from './read-inputs.ts';
-import { registerFindings } from '../register/conflicts/register-rules.ts';
 import type { Finding } from '../register/conflicts/finding.ts';
 
 /** What to check the inputs against. */
-export interface CheckOptions {
+export interface CheckOptions extends ConflictOptions {
   /** The service every input belongs to; otherwise each manifest says (label, name). */
   service?: string | undefined;
-  env: string;
-  policy: RegisterPolicy;
-  /** The register's ports; absent checks the policy and the inputs against each other only. */
-  register?: { file: string; ports: readonly PortRecord[] } | undefined;
-  /** Milliseconds since the epoch, from the injected clock. */
-  now: number;
 }
 
 /** A port found in an input, as `--format json` lists it. */
@@ -56,17 +46,6 @@ export async function checkFiles(files: readonly string[], options: CheckOptions
   return { ...report, findings: checkDefinitions(read.definitions, options, files) };
 }
 
-/** The register and input rules over definitions, ordered by input file (as given), then line. */
-export function checkDefinitions(definitions: readonly PortDefinition[], options: CheckOptions, fileOrder: readonly string[] = []): Finding[] {
-  const uses = options.register ? usesFromRecords(options.register.ports) : undefined;
-  const findings = [...registerFindings(definitions, { env: options.env, policy: options.policy, uses, now: options.now }), ...duplicateFindings(definitions)];
-  const rank = (file: string) => {
-    const at = fileOrder.indexOf(file);
-    return at < 0 ? fileOrder.length : at;
-  };
-  // Array.prototype.sort is stable: within a line, register findings come before duplicates
-  return findings.sort((a, b) => rank(a.file) - rank(b.file) || a.line - b.line);
-}
 
 /** A register without ports in the chosen environment is almost always a missing `--env`. */
 function registerNotes(options: CheckOptions): InputProblem[] {

@@ -1,5 +1,6 @@
 import { it, onTestFinished } from 'vitest';
-import { migrations as sqliteMigrations, type Migration } from '../../src/authority/store/sqlite/migrations.ts';
+import type { Migration } from '../../src/authority/store/migration.ts';
+import { migrations as sqliteMigrations } from '../../src/authority/store/sqlite/migrations.ts';
 import { PostgresStore } from '../../src/authority/store/postgres/store.ts';
 import { postgresMigrations } from '../../src/authority/store/postgres/migrations.ts';
 import { SqliteStore } from '../../src/authority/store/sqlite/store.ts';

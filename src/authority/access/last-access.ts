@@ -1,4 +1,6 @@
-import type { CallerAccessRow, LicenseRow, PortAccessRow, StoreTx } from '../store/store.ts';
+import type { CallerAccessRow, PortAccessRow } from '../store/access.ts';
+import type { LicenseRow } from '../store/licenses.ts';
+import type { StoreTx } from '../store/store.ts';
 
 /** Callers listed by default in an access answer (`?limit=` raises it up to `maxCallers`). */
 export const defaultCallers = 100;

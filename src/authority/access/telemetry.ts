@@ -6,7 +6,8 @@ import { parseHostPort } from '../../shared/address.ts';
 import { unmapIPv4 } from '../../shared/cidr.ts';
 import { name } from '../../shared/config/schema-parts.ts';
 import type { Principal } from '../tokens/service.ts';
-import type { AccessInput, Store } from '../store/store.ts';
+import type { AccessInput } from '../store/access.ts';
+import type { Store } from '../store/store.ts';
 
 const timestamp = z.union([
   z.iso.datetime({ offset: true }).transform((text) => Date.parse(text)),

@@ -1,5 +1,6 @@
 import type { Clock } from '../../shared/clock.ts';
-import type { AuditEntry, StoreTx } from '../store/store.ts';
+import type { AuditEntry } from '../store/audit.ts';
+import type { StoreTx } from '../store/store.ts';
 
 /** Who made a change: a token id, or `system` for the authority's own work (renewer, rotation). */
 export interface Actor {

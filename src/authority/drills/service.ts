@@ -10,7 +10,8 @@ import { auditLicense, effectiveState } from '../licenses/view.ts';
 import { payloadOf, type LicenseService } from '../licenses/service.ts';
 import { LicenseSigner } from '../keys/signer.ts';
 import type { DrillChanges, DrillKind, DrillRow, DrillState, RestoredLicense } from '../store/drills.ts';
-import type { LicenseRow, Store, StoreTx } from '../store/store.ts';
+import type { LicenseRow } from '../store/licenses.ts';
+import type { Store, StoreTx } from '../store/store.ts';
 import type { WatchHub } from '../changes/watch-hub.ts';
 
 /**

@@ -5,7 +5,8 @@ import type { Clock } from '../../shared/clock.ts';
 import { name } from '../../shared/config/schema-parts.ts';
 import { PortwardenError } from '../../shared/errors.ts';
 import type { Principal } from '../tokens/service.ts';
-import type { InventoryListenerRow, InventoryRow, Store, StoreTx } from '../store/store.ts';
+import type { InventoryListenerRow, InventoryRow } from '../store/inventory.ts';
+import type { Store, StoreTx } from '../store/store.ts';
 
 const portNumber = z.number().int().min(0).max(65_535);
 

@@ -1,5 +1,5 @@
 import { isPublished } from './rotation.ts';
-import type { KeyRow } from '../store/store.ts';
+import type { KeyRow } from '../store/keys.ts';
 
 /** One verification key as the JWKS publishes it. */
 export interface PublicJwk {

@@ -2,7 +2,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { calculateJwkThumbprint } from 'jose';
 import type { Clock } from '../../shared/clock.ts';
 import { appendAudit, systemActor, type Actor } from '../audit/log.ts';
-import type { KeyRow, StoreTx } from '../store/store.ts';
+import type { KeyRow } from '../store/keys.ts';
+import type { StoreTx } from '../store/store.ts';
 
 /** A signing key as `GET /v1/keys` shows it; never the private half. */
 export interface KeyView {

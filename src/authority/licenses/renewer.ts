@@ -5,7 +5,8 @@ import { systemActor } from '../audit/log.ts';
 import { isRotationDue, rotateKey } from '../keys/rotation.ts';
 import type { LicenseService } from './service.ts';
 import type { AuthorityMetrics } from '../metrics.ts';
-import type { LicenseRow, Store } from '../store/store.ts';
+import type { LicenseRow } from '../store/licenses.ts';
+import type { Store } from '../store/store.ts';
 
 /** Telemetry batch ids are remembered this long for idempotency. */
 const batchMemoryMs = 7 * 86_400_000;

@@ -6,7 +6,9 @@ import { appendAudit, type Actor } from '../audit/log.ts';
 import { runChange, type Touch } from '../changes/run-change.ts';
 import { auditLicense, effectiveState, licenseView, type LicenseView } from './view.ts';
 import type { LicenseSigner } from '../keys/signer.ts';
-import type { LicenseRow, Protocol, RenewPolicy, Store, StoreTx } from '../store/store.ts';
+import type { LicenseRow, RenewPolicy } from '../store/licenses.ts';
+import type { Protocol } from '../../register/port-record.ts';
+import type { Store, StoreTx } from '../store/store.ts';
 import type { WatchHub } from '../changes/watch-hub.ts';
 
 /** `licenses:` of the authority configuration, in milliseconds. */

@@ -1,6 +1,7 @@
 import { formatDuration } from '../../shared/duration.ts';
 import type { CallerAccessView } from '../access/last-access.ts';
-import type { LicenseRow, LicenseState, Protocol, RenewPolicy } from '../store/store.ts';
+import type { LicenseRow, LicenseState, RenewPolicy } from '../store/licenses.ts';
+import type { Protocol } from '../../register/port-record.ts';
 
 /**
  * A license as the API returns it (`GET /v1/licenses/{lid}`, the items of `GET /v1/licenses`,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { name } from '../../shared/config/schema-parts.ts';
-import { checkDefinitions } from '../../check/check.ts';
+import { checkDefinitions } from '../../register/conflicts/check.ts';
 import type { DefinitionField, InputKind, PortDefinition } from '../../register/conflicts/definition.ts';
 import type { AuthorityContext } from '../context.ts';
 import type { Route } from '../http/router.ts';

@@ -1,6 +1,7 @@
 import type { Clock } from '../../shared/clock.ts';
 import { PortwardenError } from '../../shared/errors.ts';
-import type { Protocol, Store } from '../store/store.ts';
+import type { Protocol } from '../../register/port-record.ts';
+import type { Store } from '../store/store.ts';
 import { activeOn, licensesOf, numbersOf } from './port-licenses.ts';
 import type { PortKind, PortState } from '../../register/port-record.ts';
 import { describeRef, liveStates, resolvePort } from './port-ref.ts';

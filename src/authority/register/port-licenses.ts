@@ -2,7 +2,9 @@ import type { Actor } from '../audit/log.ts';
 import type { Touch } from '../changes/run-change.ts';
 import { effectiveState, type LicenseView } from '../licenses/view.ts';
 import type { LicenseService } from '../licenses/service.ts';
-import type { LicenseRow, PortRow, RenewPolicy, StoreTx } from '../store/store.ts';
+import type { LicenseRow, RenewPolicy } from '../store/licenses.ts';
+import type { PortRow } from '../store/ports.ts';
+import type { StoreTx } from '../store/store.ts';
 import { defaultEnv } from '../../register/port-record.ts';
 
 /** What a port's license is issued with: the callers, and optionally its TTL and renew policy. */

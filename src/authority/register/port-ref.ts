@@ -1,5 +1,7 @@
 import { PortwardenError } from '../../shared/errors.ts';
-import type { PortRow, Protocol, StoreTx } from '../store/store.ts';
+import type { PortRow } from '../store/ports.ts';
+import type { Protocol } from '../../register/port-record.ts';
+import type { StoreTx } from '../store/store.ts';
 import { defaultEnv } from '../../register/port-record.ts';
 
 /** How the API and the CLI name a port: its id, or `service/name` in an env (and protocol). */

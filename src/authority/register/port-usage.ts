@@ -1,4 +1,7 @@
-import type { LicenseRow, PortAccessRow, PortRow, StoreTx } from '../store/store.ts';
+import type { LicenseRow } from '../store/licenses.ts';
+import type { PortAccessRow } from '../store/access.ts';
+import type { PortRow } from '../store/ports.ts';
+import type { StoreTx } from '../store/store.ts';
 import { belongsTo } from './port-licenses.ts';
 
 /** What the register knows of who used its ports: licenses (with their last access) and the sidecars' access totals. */

@@ -1,5 +1,7 @@
 import { effectiveState } from '../licenses/view.ts';
-import type { LicenseRow, LicenseState, PortRow, Protocol } from '../store/store.ts';
+import type { LicenseRow, LicenseState } from '../store/licenses.ts';
+import type { PortRow } from '../store/ports.ts';
+import type { Protocol } from '../../register/port-record.ts';
 import type { PortRecord } from '../../register/port-record.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();

@@ -1,4 +1,4 @@
-import type { PortRow } from '../store/store.ts';
+import type { PortRow } from '../store/ports.ts';
 import { lastUsedAt, type PortUsage } from './port-usage.ts';
 
 /** An active port nobody reached for `stale_after`. */

@@ -1,4 +1,5 @@
-import type { PortRow, StoreTx } from '../store/store.ts';
+import type { PortRow } from '../store/ports.ts';
+import type { StoreTx } from '../store/store.ts';
 import { Constraints, refusalError } from '../../register/constraints.ts';
 import { usesFromRecords, type NumberUse, type PortKey } from '../../register/number-use.ts';
 import type { RegisterPolicy } from '../../register/policy.ts';

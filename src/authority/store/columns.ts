@@ -1,4 +1,13 @@
-/** Narrowing of SQLite column values; a mismatch means the schema and the code disagree. */
+/**
+ * Reading stored columns, for both backends: narrowing of column values (a mismatch means the
+ * schema and the code disagree) and the two ways a JSON column comes back.
+ */
+
+/** A row as a backend returns it. */
+export type Row = Record<string, unknown>;
+
+/** Reads a JSON column as the backend returns it; null stays null. */
+export type JsonColumn = (value: unknown) => unknown;
 
 export function str(value: unknown): string {
   if (typeof value !== 'string') throw new TypeError(`expected a text column, got ${typeof value}`);
@@ -19,6 +28,10 @@ export function intOrNull(value: unknown): number | null {
   return value === null || value === undefined ? null : int(value);
 }
 
-export function json(value: unknown): unknown {
+/** SQLite's: JSON columns hold text. */
+export const json: JsonColumn = (value) => {
   return value === null || value === undefined ? null : JSON.parse(str(value));
-}
+};
+
+/** PostgreSQL's: jsonb arrives parsed. */
+export const parsedJson: JsonColumn = (value) => value ?? null;

@@ -1,8 +1,10 @@
 /**
  * How drills are kept: the rows and the repository behind `StoreTx.drills`. A drill is state
  * in the store, not in the CLI that started it, so its restore happens whoever is watching and
- * across authority restarts (see `drills.ts`). Times are milliseconds since the epoch.
+ * across authority restarts (see `../drills/service.ts`). Times are milliseconds since the epoch.
  */
+
+import { int, intOrNull, str, strOrNull, type JsonColumn, type Row } from './columns.ts';
 
 export type DrillKind = 'revoke' | 'expire' | 'outage';
 export type DrillState = 'active' | 'restored';
@@ -105,4 +107,49 @@ export interface DrillRepo {
    * callers last seen at or after `since` (most recent first, at most `limit`).
    */
   access(service: string, ports: readonly string[] | undefined, since: number, limit: number): Promise<{ ports: DrillPortAccess[]; callers: DrillCallerAccess[] }>;
+}
+
+/** A stored row as a `DrillPortAccess`. */
+export function drillPortAccessFromRow(row: Row): DrillPortAccess {
+  return {
+    port: str(row.port),
+    count: int(row.count),
+    lastAccessAt: int(row.last_access_at),
+    lastDecision: str(row.last_decision),
+    lastReason: strOrNull(row.last_reason),
+    lastAllowedAt: intOrNull(row.last_allowed_at),
+  };
+}
+
+/** A stored row as a `DrillCallerAccess`. */
+export function drillCallerAccessFromRow(row: Row): DrillCallerAccess {
+  const identity = str(row.identity);
+  return {
+    port: str(row.port),
+    identity: identity === '' ? null : identity,
+    origin: str(row.origin),
+    count: int(row.count),
+    lastAccessAt: int(row.last_access_at),
+    lastDecision: str(row.last_decision),
+    lastReason: strOrNull(row.last_reason),
+  };
+}
+
+/** A stored row as a `DrillRow`; `json` reads a JSON column as the backend returns it. */
+export function drillFromRow(row: Row, json: JsonColumn): DrillRow {
+  return {
+    id: str(row.id),
+    kind: str(row.kind) as DrillKind,
+    service: str(row.service),
+    port: strOrNull(row.port),
+    startsAt: int(row.starts_at),
+    endsAt: int(row.ends_at),
+    actor: str(row.actor),
+    state: str(row.state) as DrillState,
+    changes: json(row.changes) as DrillRow['changes'],
+    baseline: json(row.baseline) as DrillRow['baseline'],
+    observed: json(row.observed),
+    restoredAt: intOrNull(row.restored_at),
+    restoredBy: strOrNull(row.restored_by),
+  };
 }

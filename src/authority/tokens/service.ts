@@ -6,7 +6,8 @@ import type { Clock } from '../../shared/clock.ts';
 import { PortwardenError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { appendAudit, systemActor, type Actor } from '../audit/log.ts';
-import type { Store, StoreTx, TokenRole, TokenRow } from '../store/store.ts';
+import type { Store, StoreTx } from '../store/store.ts';
+import type { TokenRole, TokenRow } from '../store/tokens.ts';
 
 /** Who is calling: a verified API token. */
 export interface Principal extends Actor {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkDefinitions, checkFiles, type CheckOptions } from '../../../src/check/check.ts';
+import { checkFiles, type CheckOptions } from '../../../src/check/check.ts';
+import { checkDefinitions } from '../../../src/register/conflicts/check.ts';
 import { formatFinding } from '../../../src/register/conflicts/finding.ts';
 import { defaultPolicy } from '../../../src/register/policy.ts';
 import { portRecordSchema, type PortRecord } from '../../../src/register/port-record.ts';

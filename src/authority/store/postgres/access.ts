@@ -1,6 +1,7 @@
-import type { AccessRepo } from '../store.ts';
+import type { AccessRepo } from '../access.ts';
 import { placeholders, type Sql } from './sql.ts';
-import { parsedJson, rowMappers } from '../rows.ts';
+import { parsedJson } from '../columns.ts';
+import { rowMappers } from '../rows.ts';
 
 const mapRow = rowMappers(parsedJson);
 

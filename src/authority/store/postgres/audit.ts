@@ -1,6 +1,7 @@
-import type { AuditRepo } from '../store.ts';
+import type { AuditRepo } from '../audit.ts';
 import { int, jsonParam, type Sql } from './sql.ts';
-import { parsedJson, rowMappers } from '../rows.ts';
+import { parsedJson } from '../columns.ts';
+import { rowMappers } from '../rows.ts';
 
 const mapRow = rowMappers(parsedJson);
 

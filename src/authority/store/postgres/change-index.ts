@@ -1,4 +1,4 @@
-import type { IndexRepo } from '../store.ts';
+import type { IndexRepo } from '../change-index.ts';
 import { int, type Sql } from './sql.ts';
 
 /** The channel every store sharing the database LISTENs on; a payload is `{ o, s, i }` JSON. */

@@ -1,6 +1,7 @@
 import type { DrillRepo } from '../drills.ts';
 import { jsonParam, placeholders, type Sql } from './sql.ts';
-import { parsedJson, rowMappers } from '../rows.ts';
+import { parsedJson } from '../columns.ts';
+import { rowMappers } from '../rows.ts';
 
 const mapRow = rowMappers(parsedJson);
 

@@ -1,6 +1,7 @@
-import type { InventoryRepo } from '../store.ts';
+import type { InventoryRepo } from '../inventory.ts';
 import { jsonParam, type Sql } from './sql.ts';
-import { parsedJson, rowMappers } from '../rows.ts';
+import { parsedJson } from '../columns.ts';
+import { rowMappers } from '../rows.ts';
 
 const mapRow = rowMappers(parsedJson);
 

@@ -1,6 +1,7 @@
-import type { KeyRepo } from '../store.ts';
+import type { KeyRepo } from '../keys.ts';
 import { jsonParam, type Sql } from './sql.ts';
-import { parsedJson, rowMappers } from '../rows.ts';
+import { parsedJson } from '../columns.ts';
+import { rowMappers } from '../rows.ts';
 
 const mapRow = rowMappers(parsedJson);
 

@@ -1,6 +1,7 @@
-import type { LicenseFilter, LicenseRepo, LicenseRow, LicenseState } from '../store.ts';
+import type { LicenseFilter, LicenseRepo, LicenseRow, LicenseState } from '../licenses.ts';
 import { int, jsonParam, placeholders, str, type Sql } from './sql.ts';
-import { parsedJson, rowMappers } from '../rows.ts';
+import { parsedJson } from '../columns.ts';
+import { rowMappers } from '../rows.ts';
 
 const mapRow = rowMappers(parsedJson);
 

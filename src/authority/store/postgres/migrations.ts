@@ -1,4 +1,4 @@
-import type { Migration } from '../sqlite/migrations.ts';
+import type { Migration } from '../migration.ts';
 
 /**
  * The PostgreSQL schema: the same versions and names as the SQLite list (`../migrations.ts`),

@@ -1,8 +1,9 @@
 import { PortwardenError } from '../../../shared/errors.ts';
-import { heldNumbers } from '../sqlite/ports.ts';
-import type { PortFilter, PortRepo, PortRow } from '../store.ts';
+import { heldNumbers } from '../ports.ts';
+import type { PortFilter, PortRepo, PortRow } from '../ports.ts';
 import { int, jsonParam, placeholders, str, type Sql } from './sql.ts';
-import { parsedJson, rowMappers } from '../rows.ts';
+import { parsedJson } from '../columns.ts';
+import { rowMappers } from '../rows.ts';
 
 const mapRow = rowMappers(parsedJson);
 

@@ -1,12 +1,14 @@
 import type { ClientBase } from 'pg';
 
-export { int, intOrNull, str, strOrNull } from '../columns.ts';
+import type { Row } from '../columns.ts';
 
-/**
- * A row as node-postgres returns it: BIGINT as numbers (see `../postgres.ts`), JSON parsed.
+export { int, intOrNull, str, strOrNull } from '../columns.ts';
+export type { Row };
+
+/*
+ * Rows as node-postgres returns them: BIGINT as numbers (see `store.ts`), JSON parsed.
  * Text is sorted `COLLATE "C"` (byte-wise, as SQLite sorts it) whatever the database's locale.
  */
-export type Row = Record<string, unknown>;
 
 /** The few ways the repositories talk to one connection (a transaction's, or a read's). */
 export interface Sql {

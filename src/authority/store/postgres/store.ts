@@ -2,7 +2,7 @@ import { Client, Pool, types, type ClientBase, type CustomTypesConfig, type Noti
 import { systemClock, type Clock } from '../../../shared/clock.ts';
 import { PortwardenError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
-import type { Migration } from '../sqlite/migrations.ts';
+import type { Migration } from '../migration.ts';
 import { postgresMigrations } from './migrations.ts';
 import { postgresAccess } from './access.ts';
 import { postgresAudit } from './audit.ts';

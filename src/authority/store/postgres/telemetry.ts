@@ -1,4 +1,4 @@
-import type { TelemetryRepo } from '../store.ts';
+import type { TelemetryRepo } from '../telemetry.ts';
 import type { Sql } from './sql.ts';
 
 /** Telemetry batch ids, remembered so a retried batch is applied once (its records: `access.ts`). */

@@ -1,6 +1,7 @@
-import type { TokenRepo } from '../store.ts';
+import type { TokenRepo } from '../tokens.ts';
 import { int, type Sql } from './sql.ts';
-import { parsedJson, rowMappers } from '../rows.ts';
+import { parsedJson } from '../columns.ts';
+import { rowMappers } from '../rows.ts';
 
 const mapRow = rowMappers(parsedJson);
 

@@ -1,5 +1,5 @@
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
-import type { AccessRepo } from '../store.ts';
+import type { AccessRepo } from '../access.ts';
 import { rowMappers } from '../rows.ts';
 import { json } from '../columns.ts';
 

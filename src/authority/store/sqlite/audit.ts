@@ -1,5 +1,5 @@
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
-import type { AuditRepo } from '../store.ts';
+import type { AuditRepo } from '../audit.ts';
 import { json } from '../columns.ts';
 import { rowMappers } from '../rows.ts';
 

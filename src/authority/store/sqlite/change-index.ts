@@ -1,5 +1,5 @@
 import type { DatabaseSync } from 'node:sqlite';
-import type { IndexRepo } from '../store.ts';
+import type { IndexRepo } from '../change-index.ts';
 import { int } from '../columns.ts';
 
 /** The change index in SQLite: one counter row in `meta`, and the last change per service. */

@@ -1,5 +1,5 @@
 import type { DatabaseSync } from 'node:sqlite';
-import type { InventoryRepo } from '../store.ts';
+import type { InventoryRepo } from '../inventory.ts';
 import { json } from '../columns.ts';
 import { rowMappers } from '../rows.ts';
 

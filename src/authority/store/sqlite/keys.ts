@@ -1,5 +1,5 @@
 import type { DatabaseSync } from 'node:sqlite';
-import type { KeyRepo } from '../store.ts';
+import type { KeyRepo } from '../keys.ts';
 import { rowMappers } from '../rows.ts';
 import { json } from '../columns.ts';
 

@@ -1,5 +1,5 @@
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
-import type { LicenseFilter, LicenseRepo, LicenseRow, LicenseState } from '../store.ts';
+import type { LicenseFilter, LicenseRepo, LicenseRow, LicenseState } from '../licenses.ts';
 import { int, json, str } from '../columns.ts';
 import { rowMappers } from '../rows.ts';
 

@@ -1,3 +1,5 @@
+import type { Migration } from '../migration.ts';
+
 /**
  * The SQLite schema as an append-only list. A store at version N applies every migration
  * above N, each in its own transaction, at open. Never edit a shipped migration: append one.
@@ -5,12 +7,6 @@
  *
  * Times are integer milliseconds since the epoch; JSON columns hold text.
  */
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
-
 export const migrations: readonly Migration[] = [
   {
     version: 1,

@@ -1,6 +1,6 @@
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
 import { PortwardenError } from '../../../shared/errors.ts';
-import type { PortFilter, PortRepo, PortRow } from '../store.ts';
+import { heldNumbers, type PortFilter, type PortRepo, type PortRow } from '../ports.ts';
 import { int, json, str } from '../columns.ts';
 import { rowMappers } from '../rows.ts';
 
@@ -9,9 +9,6 @@ const mapRow = rowMappers(json);
 const columns = `service, name, env, protocol, kind, number, owner, dependencies, state, created_at, created_by,
   approved_at, approved_by, rejected_at, rejected_by, released_at, released_by, reason, transition_to,
   transition_ends_at, previous_numbers, pending_license`;
-
-/** States in which a port holds its number(s). */
-const holding = new Set<PortRow['state']>(['requested', 'active', 'transitioning']);
 
 /**
  * The register in SQLite: `ports` holds the records, `port_numbers` every number a live port
@@ -89,12 +86,6 @@ export function sqlitePorts(db: DatabaseSync): PortRepo {
       return ending.all(at).map(mapRow.ports);
     },
   };
-}
-
-/** The numbers a row holds: its number and a transition's target, while it is live and static. */
-export function heldNumbers(row: Pick<PortRow, 'state' | 'kind' | 'number' | 'transition'>): number[] {
-  if (!holding.has(row.state) || row.kind !== 'static' || row.number === null) return [];
-  return row.state === 'transitioning' && row.transition ? [row.number, row.transition.to] : [row.number];
 }
 
 function isConstraint(err: unknown): boolean {

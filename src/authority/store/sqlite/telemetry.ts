@@ -1,5 +1,5 @@
 import type { DatabaseSync } from 'node:sqlite';
-import type { TelemetryRepo } from '../store.ts';
+import type { TelemetryRepo } from '../telemetry.ts';
 
 /** Telemetry batch ids, remembered so a retried batch is applied once (its records: `access.ts`). */
 export function sqliteTelemetry(db: DatabaseSync): TelemetryRepo {

@@ -1,5 +1,5 @@
 import type { DatabaseSync } from 'node:sqlite';
-import type { TokenRepo } from '../store.ts';
+import type { TokenRepo } from '../tokens.ts';
 import { int, json } from '../columns.ts';
 import { rowMappers } from '../rows.ts';
 

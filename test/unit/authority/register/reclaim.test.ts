@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { stalePorts } from '../../../../src/authority/register/reclaim.ts';
 import { parsePortRef } from '../../../../src/authority/register/port-ref.ts';
 import { readUsage } from '../../../../src/authority/register/port-usage.ts';
-import type { LicenseRow, PortAccessRow, PortRow } from '../../../../src/authority/store/store.ts';
+import type { LicenseRow } from '../../../../src/authority/store/licenses.ts';
+import type { PortAccessRow } from '../../../../src/authority/store/access.ts';
+import type { PortRow } from '../../../../src/authority/store/ports.ts';
 
 const day = 86_400_000;
 

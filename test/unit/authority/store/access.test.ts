@@ -3,7 +3,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { migrations } from '../../../../src/authority/store/sqlite/migrations.ts';
 import { SqliteStore, sqliteFileName } from '../../../../src/authority/store/sqlite/store.ts';
-import type { AccessInput } from '../../../../src/authority/store/store.ts';
+import type { AccessInput } from '../../../../src/authority/store/access.ts';
 import { lastAccessByPort } from '../../../../src/authority/access/last-access.ts';
 import { storeKinds } from '../../../helpers/stores.ts';
 import { tempDir } from '../../../helpers/tmp.ts';

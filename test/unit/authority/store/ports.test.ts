@@ -1,5 +1,5 @@
 import { describe, expect } from 'vitest';
-import type { PortRow } from '../../../../src/authority/store/store.ts';
+import type { PortRow } from '../../../../src/authority/store/ports.ts';
 import { storeKinds } from '../../../helpers/stores.ts';
 
 function port(fields: Partial<PortRow> = {}): Omit<PortRow, 'id'> {
