@@ -1,6 +1,7 @@
 /**
  * One worker thread of the control-plane bench: runs its share of the sync loops (the real
- * LicenseSync) and reports, per loop, when a change reached it. Messages: the main thread
+ * LicenseSync, as `SidecarRuntime` makes it, without the listeners: ten thousand watchers are
+ * simulated on one machine) and reports, per loop, when a change reached it. Messages: the main thread
  * sends {expect, since} just before it makes the change (the one license of the watched port
  * issued, or revoked) and gets {arrivals: ms[]}; {close} ends the loops.
  */
@@ -11,7 +12,7 @@ import { Registry } from 'prom-client';
 import { parseConfigText } from '../src/shared/config/load.ts';
 import { sidecarSchema } from '../src/shared/config/sidecar-schema.ts';
 import { createLogger } from '../src/shared/logger.ts';
-import { LicenseSync } from '../src/sidecar/licenses/sync.ts';
+import { LicenseSync, syncPortsFromConfig } from '../src/sidecar/licenses/sync.ts';
 import { createSidecarMetrics } from '../src/sidecar/admin/metrics.ts';
 
 export interface WorkerInput {
@@ -39,7 +40,7 @@ const syncs = Array.from({ length: input.count }, (_, i) => {
   return new LicenseSync({
     service: 'watched',
     authority: { ...config.authority, cache_dir: cacheDir },
-    ports: [{ name: 'api', listenPort: 0 }],
+    ports: syncPortsFromConfig(config.ports),
     logger,
     metrics: createSidecarMetrics(new Registry(), { processDefaults: false }),
   });

@@ -1,3 +1,4 @@
+import type { Frozen } from '../shared/config/frozen.ts';
 import type { PortRecord, Protocol } from './port-record.ts';
 
 /** Which port a number belongs to: numbers are unique per environment and protocol. */
@@ -30,7 +31,7 @@ export function samePort(a: PortKey, b: PortKey): boolean {
  * collide), `transitioning` holds both its number and the transition's target, `released`
  * and numbers left behind by a transition cool down, `rejected` and ephemeral ports hold nothing.
  */
-export function usesFromRecords(records: readonly PortRecord[]): NumberUse[] {
+export function usesFromRecords(records: readonly Frozen<PortRecord>[]): NumberUse[] {
   const uses: NumberUse[] = [];
   for (const record of records) {
     const key: PortKey = { service: record.service, name: record.name, env: record.env, protocol: record.protocol };

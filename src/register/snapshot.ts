@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Frozen } from '../shared/config/frozen.ts';
 import { portRange, rangeSchema } from '../shared/config/authority-schema.ts';
 import { parseConfigText, readConfigText } from '../shared/config/load.ts';
 import { duration } from '../shared/config/schema-parts.ts';
@@ -25,7 +26,7 @@ export const snapshotSchema = z.strictObject({
 });
 
 /** A snapshot as read: reserved spans parsed, cool-down in milliseconds. */
-export type RegisterSnapshot = z.output<typeof snapshotSchema>;
+export type RegisterSnapshot = Frozen<z.output<typeof snapshotSchema>>;
 /** A snapshot as written (JSON). */
 export type RegisterSnapshotJson = z.input<typeof snapshotSchema>;
 

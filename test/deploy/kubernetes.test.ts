@@ -182,11 +182,11 @@ describe('Kubernetes manifests', () => {
 
     it('listens on the pod port, forwards to the app on loopback, and the Service targets that port', () => {
       const port = config.ports[0];
-      expect(port?.listen.port).toBe(containerPort(sidecar, 'api'));
+      expect(port?.listens[0].port).toBe(containerPort(sidecar, 'api'));
       expect(port?.upstream.host).toBe('127.0.0.1');
       const service = find('Service', 'payments');
       const target = (service.spec.ports as Obj[])[0]?.targetPort;
-      expect(containerPort(sidecar, target)).toBe(port?.listen.port);
+      expect(containerPort(sidecar, target)).toBe(port?.listens[0].port);
       // the app container publishes nothing: only the sidecar is reachable
       for (const app of pod.containers as Obj[]) expect(app.ports ?? []).toEqual([]);
     });

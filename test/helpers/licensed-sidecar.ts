@@ -2,12 +2,12 @@ import { access, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { onTestFinished } from 'vitest';
+import { deepFreeze } from '../../src/shared/config/frozen.ts';
 import type { SidecarConfig } from '../../src/shared/config/sidecar-schema.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import type { AccessRecord } from '../../src/sidecar/proxy/access-record.ts';
-import { LicenseSync, syncPortsFromConfig } from '../../src/sidecar/licenses/sync.ts';
 import { createSidecarMetrics } from '../../src/sidecar/admin/metrics.ts';
-import { Sidecar } from '../../src/sidecar/sidecar.ts';
+import { SidecarRuntime } from '../../src/sidecar/runtime.ts';
 import type { TestAuthority } from './authority.ts';
 import { connectTo, echoes, type LogLine } from './sidecar-harness.ts';
 import { tempDir } from './tmp.ts';
@@ -19,9 +19,9 @@ export interface LicensedSidecarOptions {
 }
 
 /**
- * A real Sidecar with a real LicenseSync for `payments` against `t`, on the authority's clock;
- * closed when the test finishes (or by `close`). With an existing `dir` holding a token, the
- * authority is not asked for one (it may be down).
+ * A real sidecar (`SidecarRuntime`: license sync, telemetry, listeners, admin) for `payments`
+ * against `t`, on the authority's clock; closed when the test finishes (or by `close`). With an
+ * existing `dir` holding a token, the authority is not asked for one (it may be down).
  */
 export async function startLicensedSidecar(t: TestAuthority, config: SidecarConfig, options: LicensedSidecarOptions = {}) {
   const dir = options.dir ?? (await tempDir('portwarden-transition-'));
@@ -37,24 +37,19 @@ export async function startLicensedSidecar(t: TestAuthority, config: SidecarConf
   const logs: LogLine[] = [];
   const logger = createLogger({ level: 'info', destination: { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) } });
   const metrics = createSidecarMetrics(new Registry(), { processDefaults: false });
-  const sync = new LicenseSync({
-    service: 'payments',
-    authority: { url: t.url, issuer: 'portwarden-authority', token_file: tokenFile, refresh: 300_000, cache_dir: join(dir, 'cache'), clock_tolerance: 0 },
-    ports: syncPortsFromConfig(config.ports),
-    clock: t.clock,
+  const records: AccessRecord[] = [];
+  const runtime = await SidecarRuntime.start({
+    config: runtimeConfig(config, { url: t.url, dir, tokenFile }),
     logger,
     metrics,
+    clock: t.clock,
+    onAccess: (record) => records.push(record),
+    sweepIntervalMs: 20,
     backoff: { floorMs: 50, ceilingMs: 200 },
   });
-  const records: AccessRecord[] = [];
-  const sidecar = new Sidecar({ config, logger, metrics, licenseSource: sync, clock: t.clock, onAccess: (record) => records.push(record), sweepIntervalMs: 20 });
-  const close = async () => {
-    await sidecar.close({ deadlineMs: 0 });
-    await sync.close();
-  };
+  const close = async () => void (await runtime.close({ deadlineMs: 0 }));
   onTestFinished(close);
-  await sync.start();
-  await sidecar.start();
+  const { sidecar, sync } = runtime;
   return {
     dir,
     sidecar,
@@ -63,6 +58,8 @@ export async function startLicensedSidecar(t: TestAuthority, config: SidecarConf
     logs,
     metrics,
     close,
+    /** Applies `next` (made like the starting configuration: same test authority, dir and spool). */
+    reload: (next: SidecarConfig) => sidecar.reload(runtimeConfig(next, { url: t.url, dir, tokenFile })),
     /** How a new connection to `number` ends: admitted (echoes), or refused with the access record's reason. */
     async attempt(number: number): Promise<string> {
       const seen = records.length;
@@ -88,6 +85,19 @@ export async function startLicensedSidecar(t: TestAuthority, config: SidecarConf
       return found?.values.find((value) => Object.entries(labels).every(([key, want]) => String(value.labels[key]) === want))?.value;
     },
   };
+}
+
+/**
+ * `config` pointed at a test authority, with its token, cache and telemetry spool in `dir`,
+ * long-polls that outlast any test (changes still arrive at once) and no inventory reports.
+ */
+export function runtimeConfig(config: SidecarConfig, { url, dir, tokenFile, issuer = 'portwarden-authority' }: { url: string; dir: string; tokenFile: string; issuer?: string }): SidecarConfig {
+  return deepFreeze({
+    ...config,
+    authority: { ...config.authority, url, issuer, token_file: tokenFile, refresh: 300_000, cache_dir: join(dir, 'cache'), clock_tolerance: 0 },
+    telemetry: { ...config.telemetry, spool_dir: join(dir, 'spool') },
+    inventory: { ...config.inventory, enabled: false },
+  });
 }
 
 /** Whether something accepts TCP connections on 127.0.0.1:`number` (ECONNREFUSED: false). */

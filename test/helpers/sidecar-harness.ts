@@ -3,7 +3,8 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Registry } from 'prom-client';
 import { onTestFinished } from 'vitest';
 import type { Clock } from '../../src/shared/clock.ts';
-import { sidecarSchema, type SidecarConfig } from '../../src/shared/config/sidecar-schema.ts';
+import { deepFreeze } from '../../src/shared/config/frozen.ts';
+import { listenerConfig, sidecarSchema, type ListenerConfig, type SidecarConfig } from '../../src/shared/config/sidecar-schema.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import type { HostPort } from '../../src/shared/address.ts';
 import type { AccessRecord } from '../../src/sidecar/proxy/access-record.ts';
@@ -19,14 +20,20 @@ export type RawPort = { name: string; upstream: string } & Record<string, unknow
 
 /** A sidecar configuration from YAML-shaped input, with loopback, ephemeral defaults for tests. */
 export function testConfig(ports: RawPort[], extra: Record<string, unknown> = {}): SidecarConfig {
-  return sidecarSchema.parse({
+  return deepFreeze(sidecarSchema.parse({
     service: 'payments',
     admin: { listen: '127.0.0.1:0' },
     identities: [{ cidr: '127.0.0.0/8', identity: LOCAL_IDENTITY }],
     shutdown_timeout: '5s',
     ...extra,
     ports: ports.map((port) => ({ listen: '127.0.0.1:0', ...port })),
-  });
+  }));
+}
+
+/** The listener configuration of the `index`-th port's first listen address. */
+export function firstListener(config: SidecarConfig, index = 0): ListenerConfig {
+  const port = config.ports[index]!;
+  return listenerConfig(port, port.listens[0]);
 }
 
 export interface SidecarHarness {

@@ -112,7 +112,7 @@ it('after a completed transition the old number refuses with revoked, the new on
   ]);
 
   // the operator puts the new number in the file: the listener is adopted, its connection untouched
-  await s.sidecar.reload(testConfig([{ name: 'api', upstream, listen: `127.0.0.1:${newNumber}` }]));
+  await s.reload(testConfig([{ name: 'api', upstream, listen: `127.0.0.1:${newNumber}` }]));
   expect(await echoes(onNew, 'the same connection')).toBe(true);
   expect(await s.attempt(newNumber)).toBe('admitted');
   await expect(connectTo({ host: '127.0.0.1', port: oldNumber })).rejects.toMatchObject({ code: 'ECONNREFUSED' });

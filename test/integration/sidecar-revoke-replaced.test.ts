@@ -7,9 +7,9 @@ import { ManualClock } from '../../src/shared/clock.ts';
 import type { SidecarConfig } from '../../src/shared/config/sidecar-schema.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import type { AccessRecord } from '../../src/sidecar/proxy/access-record.ts';
-import { LicenseSync, syncPortsFromConfig } from '../../src/sidecar/licenses/sync.ts';
+import { SidecarRuntime } from '../../src/sidecar/runtime.ts';
 import { createSidecarMetrics } from '../../src/sidecar/admin/metrics.ts';
-import { Sidecar } from '../../src/sidecar/sidecar.ts';
+import { runtimeConfig } from '../helpers/licensed-sidecar.ts';
 import { FakeAuthority } from '../helpers/fake-authority.ts';
 import { closedBy, echo, echoes, startUpstream, testConfig } from '../helpers/sidecar-harness.ts';
 import { LOCAL_IDENTITY } from '../helpers/static-license-source.ts';
@@ -44,24 +44,17 @@ async function startSyncedSidecar(ports: { name: string; on_revoke: 'close' | 'd
   const dir = await tempDir('portwarden-revoke-replaced-');
   const tokenFile = join(dir, 'sidecar.token');
   await writeFile(tokenFile, authority.sidecarToken('payments'), { mode: 0o600 });
-  const logger = createLogger({ level: 'silent' });
-  const metrics = createSidecarMetrics(new Registry(), { processDefaults: false });
-  const sync = new LicenseSync({
-    service: 'payments',
-    authority: { url: authority.url, issuer: authority.issuer, token_file: tokenFile, refresh: 600_000, cache_dir: join(dir, 'cache'), clock_tolerance: 0 },
-    ports: syncPortsFromConfig(config.ports),
-    clock,
-    logger,
-    metrics,
-  });
   const records: AccessRecord[] = [];
-  const sidecar = new Sidecar({ config, logger, metrics, licenseSource: sync, clock, onAccess: (record) => records.push(record), sweepIntervalMs });
-  onTestFinished(async () => {
-    await sidecar.close({ deadlineMs: 0 });
-    await sync.close();
+  const runtime = await SidecarRuntime.start({
+    config: runtimeConfig(config, { url: authority.url, issuer: authority.issuer, dir, tokenFile }),
+    logger: createLogger({ level: 'silent' }),
+    metrics: createSidecarMetrics(new Registry(), { processDefaults: false }),
+    clock,
+    onAccess: (record) => records.push(record),
+    sweepIntervalMs,
   });
-  await sync.start();
-  await sidecar.start();
+  onTestFinished(async () => void (await runtime.close({ deadlineMs: 0 })));
+  const { sidecar, sync } = runtime;
 
   const address = (port: string) => {
     const [host = '', number = ''] = (sidecar.addresses.get(port) ?? '').split(/:(?=\d+$)/);
@@ -101,7 +94,7 @@ async function startSyncedSidecar(ports: { name: string; on_revoke: 'close' | 'd
     },
     async metric(name: string, labels: Record<string, string>) {
       sidecar.beforeScrape();
-      const found = await metrics.registry.getSingleMetric(name)?.get();
+      const found = await runtime.metrics.registry.getSingleMetric(name)?.get();
       return found?.values.find((value) => Object.entries(labels).every(([key, want]) => String(value.labels[key]) === want))?.value;
     },
   };

@@ -76,7 +76,7 @@ it('transition lifecycle with the sidecar listening on both numbers, then one', 
   ]);
 
   // then one: the configuration drops the old number; the new number's open connection is untouched
-  await s.sidecar.reload(testConfig([{ name: 'api', upstream: upstream.address, listen: `127.0.0.1:${newNumber}` }]));
+  await s.reload(testConfig([{ name: 'api', upstream: upstream.address, listen: `127.0.0.1:${newNumber}` }]));
   await expect(connectTo({ host: '127.0.0.1', port: oldNumber })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   expect(await echoes(onNew, 'still the same connection')).toBe(true);
   expect(await s.attempt(newNumber)).toBe('admitted');

@@ -1,18 +1,9 @@
 import type { DestinationStream } from 'pino';
-import { Registry } from 'prom-client';
-import { systemClock } from '../../shared/clock.ts';
 import { loadConfigFile } from '../../shared/config/load.ts';
 import { PortwardenError } from '../../shared/errors.ts';
-import { createLogger, type Logger } from '../../shared/logger.ts';
-import { AuthorityTransport } from '../../sidecar/authority/transport.ts';
+import { createLogger } from '../../shared/logger.ts';
 import { safeSidecarSchema } from '../../sidecar/reload/safety.ts';
-import { ConfigWatcher } from '../../sidecar/reload/watcher.ts';
-import { LicenseSync, syncPortsFromConfig } from '../../sidecar/licenses/sync.ts';
-import { InventoryReporter } from '../../sidecar/inventory/reporter.ts';
-import { sidecarOwnPorts } from '../../sidecar/inventory/own-ports.ts';
-import { createSidecarMetrics } from '../../sidecar/admin/metrics.ts';
-import { Sidecar } from '../../sidecar/sidecar.ts';
-import { AccessTelemetry } from '../../sidecar/telemetry/telemetry.ts';
+import { SidecarRuntime } from '../../sidecar/runtime.ts';
 import { commonOptions, parseCommandArgs, expectNoArguments } from '../args.ts';
 import type { Command } from '../command.ts';
 
@@ -46,52 +37,19 @@ export const sidecarCommand: Command = {
     // asynchronous writes instead of one each
     const destination = ctx.stdout === process.stdout ? undefined : (ctx.stdout as unknown as DestinationStream);
     const logger = createLogger({ level: config.log.level, destination, batch: true });
-    const metrics = createSidecarMetrics(new Registry());
-    const clock = systemClock;
-    // one pool for everything sent to the authority (sync, JWKS, telemetry, inventory), with
-    // authority.ca and the client certificate; bad files refuse the start (exit 2), naming the
-    // key. Replaced files are re-read (on change and SIGHUP) and apply to new requests.
-    let transport: AuthorityTransport;
+    let runtime: SidecarRuntime;
     try {
-      transport = await AuthorityTransport.open(config.authority, { logger, metrics });
+      runtime = await SidecarRuntime.start({ config, file, env: ctx.env, logger });
     } catch (err) {
-      await flush(logger);
+      await new Promise<void>((resolve) => logger.flush(() => resolve()));
       throw err;
     }
-    const sync = new LicenseSync({ service: config.service, authority: config.authority, ports: syncPortsFromConfig(config.ports), clock, logger, metrics, transport });
-    const telemetry = new AccessTelemetry({ config, metrics, logger, clock, transport });
-    const sidecar = new Sidecar({ config, logger, metrics, clock, licenseSource: sync, onAccess: telemetry.onAccess });
-    try {
-      await sync.start();
-      await telemetry.start();
-      await sidecar.start();
-    } catch (err) {
-      await sidecar.close({ deadlineMs: 0 });
-      await Promise.allSettled([telemetry.close(), sync.close()]);
-      await transport.close();
-      await flush(logger);
-      throw err;
-    }
-
-    // every inventory.interval: this namespace's listening sockets to the authority; own ports read each round (reloads, port 0)
-    const inventory = new InventoryReporter({ config, metrics, logger, clock, transport, ownPorts: () => sidecarOwnPorts(sidecar) });
-    inventory.start();
-
-    const reload = async () => {
-      try {
-        await sidecar.reloadFile(file, ctx.env);
-      } finally {
-        // SIGHUP re-reads authority.ca/cert/key as well, even when the file is refused
-        await transport.reload();
-      }
-    };
-    const watcher = new ConfigWatcher({ file, logger, onChange: reload });
-    await watcher.start();
     const onHangup = () => {
       logger.info({ file }, 'SIGHUP: reloading the configuration');
-      void watcher.reloadNow();
+      void runtime.reload();
     };
     process.on('SIGHUP', onHangup);
+    const { sidecar } = runtime;
     logger.info({ service: config.service, ports: Object.fromEntries(sidecar.addresses), admin: sidecar.adminAddress }, 'sidecar started');
 
     await new Promise<void>((resolve) => {
@@ -101,18 +59,8 @@ export const sidecarCommand: Command = {
     const deadlineMs = sidecar.config.shutdown_timeout;
     logger.info({ signal: String(ctx.signal.reason), deadlineMs }, 'shutting down');
     process.off('SIGHUP', onHangup);
-    await watcher.close();
-    await inventory.close();
-    const deadlineFired = await sidecar.close({ deadlineMs });
-    // the last connections' records are in the final telemetry batch
-    await telemetry.close();
-    await sync.close();
-    await transport.close();
-    await flush(logger);
+    const deadlineFired = await runtime.close({ deadlineMs });
     return deadlineFired ? 1 : 0;
   },
 };
 
-function flush(logger: Logger): Promise<void> {
-  return new Promise((resolve) => logger.flush(() => resolve()));
-}

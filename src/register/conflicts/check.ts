@@ -1,3 +1,4 @@
+import type { Frozen } from '../../shared/config/frozen.ts';
 import { usesFromRecords } from '../number-use.ts';
 import type { RegisterPolicy } from '../policy.ts';
 import type { PortRecord } from '../port-record.ts';
@@ -11,7 +12,7 @@ export interface ConflictOptions {
   env: string;
   policy: RegisterPolicy;
   /** The register's ports; absent checks the policy and the definitions against each other only. */
-  register?: { file: string; ports: readonly PortRecord[] } | undefined;
+  register?: { file: string; ports: readonly Frozen<PortRecord>[] } | undefined;
   /** Milliseconds since the epoch, from the injected clock. */
   now: number;
 }

@@ -1,3 +1,4 @@
+import type { Frozen } from './frozen.ts';
 import { z } from 'zod';
 import { duration, filePath, hostPortWithDefault, logLevel, name } from './schema-parts.ts';
 
@@ -56,4 +57,5 @@ export const authoritySchema = z.strictObject({
   log: z.strictObject({ level: logLevel }).prefault({}),
 });
 
-export type AuthorityConfig = z.output<typeof authoritySchema>;
+/** A loaded authority configuration: frozen. */
+export type AuthorityConfig = Frozen<z.output<typeof authoritySchema>>;

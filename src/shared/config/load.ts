@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, LineCounter, parse as parseYamlValue, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { PortwardenError } from '../errors.ts';
+import { deepFreeze, type Frozen } from './frozen.ts';
 
 /** One problem in a configuration file, located by line and key. */
 export interface ConfigIssue {
@@ -44,7 +45,7 @@ export async function loadConfigFile<S extends z.ZodType>(
   file: string,
   schema: S,
   env: NodeJS.ProcessEnv = process.env,
-): Promise<z.output<S>> {
+): Promise<Frozen<z.output<S>>> {
   return parseConfigText(await readConfigText(file), file, schema, env);
 }
 
@@ -54,7 +55,7 @@ export function parseConfigText<S extends z.ZodType>(
   file: string,
   schema: S,
   env: NodeJS.ProcessEnv = process.env,
-): z.output<S> {
+): Frozen<z.output<S>> {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -74,7 +75,7 @@ export function parseConfigText<S extends z.ZodType>(
   const overridden = applyEnvOverrides(data as Record<string, unknown>, schema, env);
 
   const result = schema.safeParse(data);
-  if (result.success) return result.data;
+  if (result.success) return deepFreeze(result.data);
   const issues = result.error.issues.map((issue) => {
     const key = formatKeyPath(issue.path);
     const envName = overridden.get(key);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isLoopbackHost, type HostPort } from '../address.ts';
+import type { Frozen } from './frozen.ts';
 import { formatKeyPath } from './load.ts';
 import { cidr, duration, filePath, hostPort, hostPorts, hostPortWithDefault, identity, logLevel, name } from './schema-parts.ts';
 
@@ -60,8 +61,8 @@ export const portSchema = z
     // send a PROXY v2 header to the upstream so the service sees the real origin
     upstream_proxy_protocol: z.enum(['off', 'v2']).default('off'),
   })
-  // `listen` is the first address (what a single-address port always had), `listens` every one
-  .transform(({ listen, ...port }) => ({ ...port, listen: listen[0], listens: listen as readonly [HostPort, ...HostPort[]] }));
+  // every address the port listens on, in the configured order: one listener each (`ListenerConfig`)
+  .transform(({ listen, ...port }) => ({ ...port, listens: listen as readonly [HostPort, ...HostPort[]] }));
 
 export const sidecarSchema = z
   .strictObject({
@@ -134,22 +135,33 @@ export const sidecarSchema = z
 
 /**
  * Every listen address of a port. Refinements run even when another key of the port failed
- * (so every problem is reported at once), and then the port's transform has not run: `listen`
- * is still the whole list and `listens` absent. This reads both shapes.
+ * (so every problem is reported at once), and then the port's transform has not run: the
+ * addresses are still under `listen` (one, or a list) and `listens` is absent. This reads both shapes.
  */
-export function listenAddresses(port: Pick<PortConfig, 'listen' | 'listens'>): readonly HostPort[] {
-  const { listen, listens } = port as { listen: HostPort | readonly HostPort[]; listens?: readonly HostPort[] };
-  return listens ?? (Array.isArray(listen) ? listen : [listen as HostPort]);
+export function listenAddresses(port: Pick<PortConfig, 'listens'> | { listen: HostPort | readonly HostPort[] }): readonly HostPort[] {
+  if ('listens' in port) return port.listens;
+  return Array.isArray(port.listen) ? port.listen : [port.listen as HostPort];
 }
 
 /**
  * The key path of a port's `at`-th listen address, for messages: `ports[1].listen` when the port
  * has one address, `ports[1].listen[0]` when it lists several.
  */
-export function listenPath(port: Pick<PortConfig, 'listen' | 'listens'>, index: number, at: number): (string | number)[] {
+export function listenPath(port: Parameters<typeof listenAddresses>[0], index: number, at: number): (string | number)[] {
   return listenAddresses(port).length > 1 ? ['ports', index, 'listen', at] : ['ports', index, 'listen'];
 }
 
-export type SidecarConfig = z.output<typeof sidecarSchema>;
-export type PortConfig = z.output<typeof portSchema>;
+/** A loaded sidecar configuration: frozen (a reload replaces it, never edits it). */
+export type SidecarConfig = Frozen<z.output<typeof sidecarSchema>>;
+/** One configured port, with every address it listens on (`listens`). */
+export type PortConfig = SidecarConfig['ports'][number];
 export type IdentityConfig = PortConfig['identity'];
+
+/** What one listener runs on: its port's settings and the one address it is bound to. */
+export type ListenerConfig = Omit<PortConfig, 'listens'> & { readonly listen: HostPort };
+
+/** The configuration of the listener on `address`, one of `port.listens`. */
+export function listenerConfig(port: PortConfig, address: HostPort): ListenerConfig {
+  const { listens: _listens, ...settings } = port;
+  return Object.freeze({ ...settings, listen: address });
+}

@@ -1,7 +1,7 @@
 import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { PortwardenError } from '../../shared/errors.ts';
-import type { PortConfig, SidecarConfig } from '../../shared/config/sidecar-schema.ts';
+import type { ListenerConfig, PortConfig, SidecarConfig } from '../../shared/config/sidecar-schema.ts';
 import type { SidecarMetrics } from '../admin/metrics.ts';
 import { TlsMaterial } from './tls/material.ts';
 import { plainUpstreamConnector, type UpstreamConnector } from '../proxy/upstream.ts';
@@ -27,7 +27,7 @@ export interface PortIdentityContext {
 }
 
 /** Builds a port's identity pieces; injectable so tests and other modes can supply their own. */
-export type PortIdentityFactory = (port: PortConfig, ctx: PortIdentityContext) => PortIdentity | Promise<PortIdentity>;
+export type PortIdentityFactory = (port: ListenerConfig, ctx: PortIdentityContext) => PortIdentity | Promise<PortIdentity>;
 
 /**
  * The one place that maps `ports[].identity.mode` to a resolver and an upstream connector.
@@ -75,7 +75,7 @@ export const createPortIdentity: PortIdentityFactory = (port, ctx) => {
 };
 
 function loadMaterial(
-  port: PortConfig,
+  port: Pick<PortConfig, 'name'>,
   ctx: PortIdentityContext,
   files: { ca: string; cert: string; key: string },
   requireIdentity: boolean,
@@ -92,13 +92,13 @@ function loadMaterial(
 }
 
 /** `ports[2]`: where the port sits in the configuration, for messages. */
-function keyPathOf(port: PortConfig, config: SidecarConfig): string {
+function keyPathOf(port: Pick<PortConfig, 'name'>, config: SidecarConfig): string {
   const index = config.ports.findIndex((candidate) => candidate.name === port.name);
   return `ports[${index < 0 ? '?' : index}]`;
 }
 
 /** True when a reload must rebuild the port's identity pieces although the port itself is unchanged. */
-export function identityInputsChanged(port: PortConfig, before: SidecarConfig, after: SidecarConfig): boolean {
+export function identityInputsChanged(port: Pick<PortConfig, 'identity'>, before: SidecarConfig, after: SidecarConfig): boolean {
   const readsTable = port.identity.mode === 'source' || port.identity.mode === 'proxy-protocol';
   return readsTable && JSON.stringify(before.identities) !== JSON.stringify(after.identities);
 }

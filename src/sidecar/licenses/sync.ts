@@ -39,7 +39,7 @@ export interface SyncPort {
 export function syncPortsFromConfig(ports: readonly PortConfig[]): SyncPort[] {
   return ports.map((port) => ({
     name: port.name,
-    listenPort: port.listen.port,
+    listenPort: port.listens[0].port,
     listenPorts: port.listens.map((address) => address.port),
     expiryGraceMs: port.expiry_grace,
     followTransitions: port.follow_transitions,

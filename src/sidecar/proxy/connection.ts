@@ -1,13 +1,13 @@
 import type { Socket } from 'node:net';
 import type { HostPort } from '../../shared/address.ts';
-import type { PortConfig } from '../../shared/config/sidecar-schema.ts';
+import type { ListenerConfig } from '../../shared/config/sidecar-schema.ts';
 import type { CloseReason } from './access-record.ts';
 import type { Origin } from '../identity/identity.ts';
 import { keepAliveInitialDelay, type UpstreamConnector } from './upstream.ts';
 
 /** What a connection needs from the port that accepted it. */
 export interface ConnectionOwner {
-  readonly port: PortConfig;
+  readonly port: ListenerConfig;
   readonly connector: UpstreamConnector;
   readonly upstreamTarget: HostPort;
   /** Called once, after both sockets have closed. */

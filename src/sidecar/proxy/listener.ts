@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { formatHostPort, type HostPort } from '../../shared/address.ts';
 import type { Clock } from '../../shared/clock.ts';
-import type { PortConfig } from '../../shared/config/sidecar-schema.ts';
+import type { ListenerConfig } from '../../shared/config/sidecar-schema.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { unmapIPv4 } from '../../shared/cidr.ts';
 import type { AccessHook, CloseReason } from './access-record.ts';
@@ -17,7 +17,7 @@ import { encodeProxyV2Header } from '../identity/proxy-protocol/encode.ts';
 import type { UpstreamConnector } from './upstream.ts';
 
 export interface PortListenerOptions {
-  port: PortConfig;
+  port: ListenerConfig;
   identity: PortIdentity;
   licenses: LicenseSource;
   clock: Clock;
@@ -40,7 +40,7 @@ const maxBackoffMs = 1_000;
  * expiry can close them.
  */
 export class PortListener implements ConnectionOwner {
-  readonly port: PortConfig;
+  readonly port: ListenerConfig;
   readonly name: string;
   readonly upstreamTarget: HostPort;
   connector: UpstreamConnector;

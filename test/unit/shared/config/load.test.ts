@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfigText } from '../../../../src/shared/config/load.ts';
-import { sidecarSchema } from '../../../../src/shared/config/sidecar-schema.ts';
+import { listenerConfig, sidecarSchema } from '../../../../src/shared/config/sidecar-schema.ts';
 
 function issuesOf(text: string, env: NodeJS.ProcessEnv = {}): string[] {
   try {
@@ -62,20 +62,30 @@ describe('config loading', () => {
     expect(issuesOf(plaintext)).toEqual(['ca', 'cert', 'key'].map((key, i) => `sidecar.yaml:${4 + i}: authority.${key}: only used with an https:// authority url`));
   });
 
-  it('reads listen as one host:port or a list of them (the first is the port\'s listen)', () => {
+  it('reads listen as one host:port or a list of them, and gives each listener its one address', () => {
     const one = parseConfigText(minimal, 'sidecar.yaml', sidecarSchema, {});
-    expect(one.ports[0]).toMatchObject({ listen: { host: '127.0.0.1', port: 8443 }, listens: [{ host: '127.0.0.1', port: 8443 }] });
+    expect(one.ports[0]?.listens).toEqual([{ host: '127.0.0.1', port: 8443 }]);
+    expect(one.ports[0]).not.toHaveProperty('listen');
     const block = 'service: payments\nports:\n  - name: api\n    listen:\n      - 0.0.0.0:20001\n      - "[::]:20050"\n    upstream: 127.0.0.1:8080\n';
     const flow = 'service: payments\nports:\n  - name: api\n    listen: [0.0.0.0:20001, "[::]:20050"]\n    upstream: 127.0.0.1:8080\n';
     for (const text of [block, flow]) {
-      expect(parseConfigText(text, 'sidecar.yaml', sidecarSchema, {}).ports[0]).toMatchObject({
-        listen: { host: '0.0.0.0', port: 20001 },
-        listens: [
-          { host: '0.0.0.0', port: 20001 },
-          { host: '::', port: 20050 },
-        ],
-      });
+      const port = parseConfigText(text, 'sidecar.yaml', sidecarSchema, {}).ports[0]!;
+      expect(port.listens).toEqual([
+        { host: '0.0.0.0', port: 20001 },
+        { host: '::', port: 20050 },
+      ]);
+      expect(port.listens.map((address) => listenerConfig(port, address).listen.port)).toEqual([20001, 20050]);
+      expect(listenerConfig(port, port.listens[1]!)).toMatchObject({ name: 'api', upstream: { port: 8080 } });
+      expect(listenerConfig(port, port.listens[1]!)).not.toHaveProperty('listens');
     }
+  });
+
+  it('hands out a frozen configuration: no part of the process can change what the others read', () => {
+    const config = parseConfigText(minimal, 'sidecar.yaml', sidecarSchema, {});
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(() => Object.assign(config.ports[0]!.listens[0]!, { port: 1 })).toThrow(TypeError);
+    expect(() => (config.ports as unknown as unknown[]).push({})).toThrow(TypeError);
+    expect(config.ports[0]?.listens[0]?.port).toBe(8443);
   });
 
   it('names the entry of a listen list that is wrong, and refuses an empty list or another type', () => {

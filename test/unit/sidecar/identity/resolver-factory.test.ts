@@ -9,7 +9,7 @@ import { SourceIdentityResolver } from '../../../../src/sidecar/identity/source.
 import { createSidecarMetrics } from '../../../../src/sidecar/admin/metrics.ts';
 import { plainUpstreamConnector } from '../../../../src/sidecar/proxy/upstream.ts';
 import { createPki, identityFiles, type TestPki } from '../../../helpers/pki.ts';
-import { testConfig } from '../../../helpers/sidecar-harness.ts';
+import { firstListener, testConfig } from '../../../helpers/sidecar-harness.ts';
 
 const logger = createLogger({ level: 'silent' });
 const metrics = createSidecarMetrics(new Registry(), { processDefaults: false });
@@ -27,7 +27,7 @@ afterAll(() => pki.close());
 describe('createPortIdentity', () => {
   it('builds the source resolver and a plain TCP upstream for mode source', async () => {
     const config = testConfig([{ name: 'api', upstream: '127.0.0.1:8080' }]);
-    const identity = await createPortIdentity(config.ports[0]!, context(config));
+    const identity = await createPortIdentity(firstListener(config), context(config));
     expect(identity.resolver).toBeInstanceOf(SourceIdentityResolver);
     expect(identity.connector).toBe(plainUpstreamConnector);
   });
@@ -38,7 +38,7 @@ describe('createPortIdentity', () => {
       { name: 'tls', upstream: '127.0.0.1:8080', identity: { mode: 'mtls', ...files } },
       { name: 'out', upstream: '127.0.0.1:8080', identity: { mode: 'outbound', ...files, expect: 'spiffe://corp/ns/billing/*' } },
     ]);
-    const [pp, tls, out] = await Promise.all(config.ports.map((port) => createPortIdentity(port, context(config))));
+    const [pp, tls, out] = await Promise.all(config.ports.map((_, index) => createPortIdentity(firstListener(config, index), context(config))));
     expect(pp?.resolver).toBeInstanceOf(ProxyProtocolIdentityResolver);
     expect(pp?.connector).toBe(plainUpstreamConnector);
     expect(tls?.resolver).toBeInstanceOf(MtlsIdentityResolver);
@@ -53,7 +53,7 @@ describe('createPortIdentity', () => {
       { name: 'api', upstream: '127.0.0.1:8080' },
       { name: 'tls', upstream: '127.0.0.1:8080', identity: { mode: 'mtls', ...files, key: `${files.key}.absent` } },
     ]);
-    await expect(createPortIdentity(config.ports[1]!, context(config))).rejects.toMatchObject({
+    await expect(createPortIdentity(firstListener(config, 1), context(config))).rejects.toMatchObject({
       code: 'config_unreadable',
       message: expect.stringContaining('ports[1].identity.key: cannot read file (ENOENT)'),
     });

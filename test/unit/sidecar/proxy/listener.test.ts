@@ -7,7 +7,7 @@ import { createPortIdentity } from '../../../../src/sidecar/identity/resolver-fa
 import { createSidecarMetrics } from '../../../../src/sidecar/admin/metrics.ts';
 import type { AccessRecord } from '../../../../src/sidecar/proxy/access-record.ts';
 import { PortListener } from '../../../../src/sidecar/proxy/listener.ts';
-import { connectTo, echo, echoes, readAll, startUpstream, testConfig } from '../../../helpers/sidecar-harness.ts';
+import { connectTo, echo, echoes, firstListener, readAll, startUpstream, testConfig } from '../../../helpers/sidecar-harness.ts';
 import { StaticLicenseSource, testLicense } from '../../../helpers/static-license-source.ts';
 import { waitFor } from '../../../helpers/wait.ts';
 
@@ -15,7 +15,7 @@ describe('PortListener', () => {
   it('pauses accepting after an accept error, counts it, and resumes on the same address', async () => {
     const upstream = await startUpstream(echo);
     const config = testConfig([{ name: 'api', upstream: upstream.address }]);
-    const port = config.ports[0]!;
+    const port = firstListener(config);
     const logger = createLogger({ level: 'silent' });
     const metrics = createSidecarMetrics(new Registry(), { processDefaults: false });
     const licenses = new StaticLicenseSource();
@@ -44,7 +44,7 @@ describe('PortListener', () => {
   it('arms TCP keep-alive on both sockets of a connection at the sweep, not at accept', async () => {
     const upstream = await startUpstream(echo);
     const config = testConfig([{ name: 'api', upstream: upstream.address }]);
-    const port = config.ports[0]!;
+    const port = firstListener(config);
     const logger = createLogger({ level: 'silent' });
     const metrics = createSidecarMetrics(new Registry(), { processDefaults: false });
     const licenses = new StaticLicenseSource();
@@ -79,7 +79,7 @@ describe('PortListener', () => {
   it('cuts a connection whose upstream is not ready within timeouts.connect (one pass per port, no timer per connection)', async () => {
     const upstream = await startUpstream(echo);
     const config = testConfig([{ name: 'api', upstream: upstream.address, timeouts: { connect: '100ms' } }]);
-    const port = config.ports[0]!;
+    const port = firstListener(config);
     const logger = createLogger({ level: 'silent' });
     const metrics = createSidecarMetrics(new Registry(), { processDefaults: false });
     const licenses = new StaticLicenseSource();

@@ -1,11 +1,11 @@
 import { formatHostPort, type HostPort } from '../../shared/address.ts';
 import type { PortConfig } from '../../shared/config/sidecar-schema.ts';
 import type { Logger } from '../../shared/logger.ts';
-import type { CloseReason } from '../proxy/access-record.ts';
+import type { CloseReason } from './access-record.ts';
 import { reservedRangeOf } from '../reload/safety.ts';
-import type { LicenseSource } from './source.ts';
+import type { LicenseSource } from '../licenses/source.ts';
 import type { SidecarMetrics } from '../admin/metrics.ts';
-import type { PortListener } from '../proxy/listener.ts';
+import type { PortListener } from './listener.ts';
 
 /** What the follower reads of the license source: each number's license and the numbers held beyond the configured ones. */
 export type FollowedLicenses = Pick<LicenseSource, 'get' | 'status'> & {
@@ -121,7 +121,7 @@ export class TransitionFollower {
     const key = `${port.name}:${number}`;
     const jti = this.#options.licenses.get(port.name, number)?.claims.jti;
     if (this.#failed.has(key) && this.#failed.get(key) === jti) return undefined;
-    const address = { host: port.listen.host, port: number };
+    const address = { host: port.listens[0].host, port: number };
     const reserved = reservedRangeOf(number);
     if (reserved !== undefined && !port.allow_reserved_listen) {
       this.#failedToListen(key, jti, port.name, address, 'reserved', `port ${number} is reserved (${reserved}); set allow_reserved_listen: true to listen on it`);
@@ -156,14 +156,14 @@ export class TransitionFollower {
 
   /** Once per port and number: the configured number no longer admits while a followed one does, so the file should say so. */
   #hint(port: PortConfig, followed: number[]): void {
-    if (followed.length === 0 || this.#options.licenses.status(port.name, port.listen.port).admitting === true) return;
+    if (followed.length === 0 || this.#options.licenses.status(port.name, port.listens[0].port).admitting === true) return;
     for (const number of followed) {
       const key = `${port.name}:${number}`;
       if (this.#hinted.has(key)) continue;
       this.#hinted.add(key);
       this.#log.warn(
-        { port: port.name, configured: port.listen.port, followed: number },
-        `port "${port.name}" is licensed on ${number}, not on its configured number ${port.listen.port}: put ${formatHostPort({ host: port.listen.host, port: number })} in ports[].listen and reload`,
+        { port: port.name, configured: port.listens[0].port, followed: number },
+        `port "${port.name}" is licensed on ${number}, not on its configured number ${port.listens[0].port}: put ${formatHostPort({ host: port.listens[0].host, port: number })} in ports[].listen and reload`,
       );
     }
   }
