@@ -4,8 +4,8 @@
  * connection and to a bare Node.js pipe proxy. `npm run bench -- --smoke` is the seconds-long
  * run CI uses so the suite cannot rot; its numbers mean nothing.
  *
- * Options: --reps N, --duration S (per load, front and rep), --loads http,latency,connect,
- * mtls,bulk,rss,micro,control (a subset, in this order), --fronts NAME,... (by name; `direct`
+ * Options: --reps N, --duration S (per load, front and rep), --loads startup,http,latency,
+ * connect,mtls,bulk,rss,micro,control (a subset, in this order), --fronts NAME,... (by name; `direct`
  * and `node pipe` are kept as the bases), --cpu-prof DIR (profile the portwarden sidecar).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,8 +25,9 @@ import { createBenchPki } from './pki.ts';
 import { median, ratio } from './stats.ts';
 import { microBenchmarks } from './micro.ts';
 import { controlPlaneLatency } from './control-plane.ts';
+import { startupTimes } from './startup.ts';
 
-const allLoads = ['http', 'latency', 'connect', 'mtls', 'bulk', 'rss', 'micro', 'control'] as const;
+const allLoads = ['startup', 'http', 'latency', 'connect', 'mtls', 'bulk', 'rss', 'micro', 'control'] as const;
 const { values } = parseArgs({
   options: {
     smoke: { type: 'boolean', default: false },
@@ -71,7 +72,11 @@ const rss: Record<string, { idle: number[]; open: number[] }> = {};
 /** autocannon's latency at the saturating keep-alive load (whole milliseconds), per front. */
 const saturated: Record<string, { p50: number[]; p99: number[] }> = {};
 
-// RSS first, each front a fresh process of its own (a new one each rep, interleaved): at idle
+// startup first, on a quiet machine: fresh processes of the CLI and the sidecar
+const startupLines = loads.has('startup') ? await startupTimes(smoke, workDir) : [];
+if (loads.has('startup')) process.stderr.write('done: startup\n');
+
+// RSS next, each front a fresh process of its own (a new one each rep, interleaved): at idle
 // right after start, then holding the idle connections
 if (loads.has('rss')) {
   for (let rep = 0; rep < reps; rep++) {
@@ -197,6 +202,7 @@ if (Object.keys(rss).length > 0) {
   lines.push('', `| RSS of a fresh process (MiB, median of ${reps}) | at idle | with ${idleCount} idle connections | vs node pipe |`, '| --- | ---: | ---: | ---: |');
   for (const [name, entry] of Object.entries(rss)) lines.push(`| ${name} | ${median(entry.idle).toFixed(1)} | ${median(entry.open).toFixed(1)} | ${ratio(median(entry.open), pipeOpen)} |`);
 }
+if (startupLines.length > 0) lines.push('', ...startupLines);
 if (loads.has('micro')) lines.push('', ...(await microBenchmarks(smoke)));
 if (loads.has('control')) lines.push('', ...(await controlPlaneLatency(smoke, workDir)));
 if (skipped.length) lines.push('', `skipped: ${skipped.join('; ')}`);

@@ -17,8 +17,6 @@ import { Renewer } from './licenses/renewer.ts';
 import { routeFactories } from './routes.ts';
 import { ApiServer } from './server.ts';
 import { LicenseSigner } from './keys/signer.ts';
-import { PostgresStore } from './store/postgres/store.ts';
-import { SqliteStore } from './store/sqlite/store.ts';
 import type { Store } from './store/store.ts';
 import { TokenService } from './tokens/service.ts';
 import { WatchHub } from './changes/watch-hub.ts';
@@ -165,11 +163,16 @@ export class Authority {
 
 /**
  * The store `storage` names: PostgreSQL shared with other authorities when `storage.url` is
- * set (`data_dir` then holds only the admin token file), else SQLite in `data_dir`.
+ * set (`data_dir` then holds only the admin token file), else SQLite in `data_dir`. Each backend
+ * loads only when chosen: an authority on SQLite never loads the PostgreSQL driver.
  */
 async function openStore(config: AuthorityConfig, clock: Clock, logger: Logger): Promise<Store> {
-  if (!config.storage.url) return SqliteStore.open({ dataDir: config.data_dir, clock });
+  if (!config.storage.url) {
+    const { SqliteStore } = await import('./store/sqlite/store.ts');
+    return SqliteStore.open({ dataDir: config.data_dir, clock });
+  }
   await mkdir(config.data_dir, { recursive: true, mode: 0o700 });
+  const { PostgresStore } = await import('./store/postgres/store.ts');
   return PostgresStore.open({ url: config.storage.url, clock, logger });
 }
 

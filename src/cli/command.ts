@@ -11,9 +11,8 @@ export interface CommandContext {
   signal: AbortSignal;
 }
 
-/** One `portwarden <name>` command. `run` resolves to the exit code: 0 done, 1 a finding or refusal, 2 bad input. */
+/** One `portwarden <name>` command (its one-line summary is in main.ts, so `--help` loads no command). `run` resolves to the exit code: 0 done, 1 a finding or refusal, 2 bad input. */
 export interface Command {
-  summary: string;
   usage: string;
   run(ctx: CommandContext): Promise<number>;
 }

@@ -1,26 +1,28 @@
 import type { Command, CommandContext } from './command.ts';
 import { errorCodes, PortwardenError } from '../shared/errors.ts';
-import { ConfigError, formatIssue } from '../shared/config/load.ts';
+import { ConfigError, formatIssue } from '../shared/config/config-error.ts';
 
-/** argv -> command. Commands load lazily so `portwarden --help` stays fast. */
-const commands: Record<string, () => Promise<Command>> = {
-  up: async () => (await import('./commands/up.ts')).upCommand,
-  config: async () => (await import('./commands/config.ts')).configCommand,
-  authority: async () => (await import('./commands/authority.ts')).authorityCommand,
-  sidecar: async () => (await import('./commands/sidecar.ts')).sidecarCommand,
-  licenses: async () => (await import('./commands/licenses.ts')).licensesCommand,
-  tokens: async () => (await import('./commands/tokens.ts')).tokensCommand,
-  keys: async () => (await import('./commands/keys.ts')).keysCommand,
-  audit: async () => (await import('./commands/audit.ts')).auditCommand,
-  ports: async () => (await import('./commands/ports.ts')).portsCommand,
-  check: async () => (await import('./commands/check.ts')).checkCommand,
-  drill: async () => (await import('./commands/drill.ts')).drillCommand,
+/**
+ * argv -> command. Each command's module loads only when it runs: `--help` and a wrong
+ * command name load nothing but this file, and a process loads only the parts its command uses
+ * (a sidecar never loads the authority, the register or PostgreSQL's driver).
+ */
+const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  up: { summary: 'all-in-one demo on loopback: authority, sidecar and a demo upstream', load: async () => (await import('./commands/up.ts')).upCommand },
+  config: { summary: 'validate a sidecar or authority configuration file', load: async () => (await import('./commands/config.ts')).configCommand },
+  authority: { summary: 'run the license authority', load: async () => (await import('./commands/authority.ts')).authorityCommand },
+  sidecar: { summary: 'run the license-enforcing proxy', load: async () => (await import('./commands/sidecar.ts')).sidecarCommand },
+  licenses: { summary: 'issue, list, show, renew and revoke licenses', load: async () => (await import('./commands/licenses.ts')).licensesCommand },
+  tokens: { summary: 'create, list and revoke API tokens', load: async () => (await import('./commands/tokens.ts')).tokensCommand },
+  keys: { summary: 'list and rotate the signing keys', load: async () => (await import('./commands/keys.ts')).keysCommand },
+  audit: { summary: 'show the audit log', load: async () => (await import('./commands/audit.ts')).auditCommand },
+  ports: { summary: 'request, list, show, approve, reject, release, transition, reclaim and export ports', load: async () => (await import('./commands/ports.ts')).portsCommand },
+  check: { summary: 'check ports in sidecar, Kubernetes and compose files against the register', load: async () => (await import('./commands/check.ts')).checkCommand },
+  drill: { summary: 'rehearse a license failure (revoke, expire, outage), then put everything back', load: async () => (await import('./commands/drill.ts')).drillCommand },
 };
 
-async function help(): Promise<string> {
-  const lines = await Promise.all(
-    Object.entries(commands).map(async ([name, load]) => `  ${name.padEnd(10)} ${(await load()).summary}`),
-  );
+function help(): string {
+  const lines = Object.entries(commands).map(([name, { summary }]) => `  ${name.padEnd(10)} ${summary}`);
   return [
     'Usage: portwarden <command> [options]',
     '',
@@ -48,12 +50,12 @@ export function exitCodeFor(err: unknown): number {
 export async function main(argv: string[], ctx: Omit<CommandContext, 'argv'>): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    ctx.stdout.write(`${await help()}\n`);
+    ctx.stdout.write(`${help()}\n`);
     return name === undefined ? 2 : 0;
   }
-  const load = commands[name];
+  const load = commands[name]?.load;
   if (!load) {
-    ctx.stderr.write(`portwarden: unknown command "${name}"\n\n${await help()}\n`);
+    ctx.stderr.write(`portwarden: unknown command "${name}"\n\n${help()}\n`);
     return 2;
   }
   try {

@@ -1,6 +1,7 @@
 import { formatHostPort } from '../shared/address.ts';
 import { systemClock, type Clock } from '../shared/clock.ts';
-import { ConfigError, formatIssue, loadConfigFile } from '../shared/config/load.ts';
+import { loadConfigFile } from '../shared/config/load.ts';
+import { ConfigError, formatIssue } from '../shared/config/config-error.ts';
 import type { SidecarConfig } from '../shared/config/sidecar-schema.ts';
 import { PortwardenError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';

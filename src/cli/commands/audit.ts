@@ -18,7 +18,6 @@ ${apiOptionsUsage}
 The admin token is read from $PORTWARDEN_TOKEN. Exit 0 done, 1 refused, 2 bad input.`;
 
 export const auditCommand: Command = {
-  summary: 'show the audit log',
   usage,
   async run(ctx) {
     const { values, positionals } = parseCommandArgs(ctx.argv, {

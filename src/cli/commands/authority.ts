@@ -19,7 +19,6 @@ PORTWARDEN_ADMIN_TOKEN is set (authorities sharing PostgreSQL should all set the
 exits at once.`;
 
 export const authorityCommand: Command = {
-  summary: 'run the license authority',
   usage,
   async run(ctx) {
     const { values, positionals } = parseCommandArgs(ctx.argv, { ...commonOptions, config: { type: 'string', short: 'c' } });

@@ -9,7 +9,7 @@ import { checkFiles, type CheckReport } from '../../check/check.ts';
 import { formatProblem, type InputProblem } from '../../register/conflicts/definition.ts';
 import { checkRules, formatFinding } from '../../register/conflicts/finding.ts';
 import { systemClock } from '../../shared/clock.ts';
-import { ConfigError } from '../../shared/config/load.ts';
+import { ConfigError } from '../../shared/config/config-error.ts';
 import { PortwardenError } from '../../shared/errors.ts';
 
 const ruleWidth = Math.max(...Object.keys(checkRules).map((rule) => rule.length));
@@ -48,7 +48,6 @@ Prints \`file:line: rule: message\` for each finding. Exit 0 clean, 1 findings,
 an authority that cannot be reached or will not give the register).`;
 
 export const checkCommand: Command = {
-  summary: 'check ports in sidecar, Kubernetes and compose files against the register',
   usage,
   async run(ctx) {
     const { values, positionals } = parseCommandArgs(ctx.argv, {

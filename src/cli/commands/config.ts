@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import type { Command } from '../command.ts';
 import { outputFormat, parseCommandArgs, commonOptions } from '../args.ts';
-import { ConfigError, formatIssue, loadConfigFile } from '../../shared/config/load.ts';
+import { loadConfigFile } from '../../shared/config/load.ts';
+import { ConfigError, formatIssue } from '../../shared/config/config-error.ts';
 import { safeSidecarSchema } from '../../sidecar/reload/safety.ts';
 import { authoritySchema } from '../../shared/config/authority-schema.ts';
 import { PortwardenError } from '../../shared/errors.ts';
@@ -14,7 +15,6 @@ file (a sidecar file has \`ports\`). Exit 0 when valid; 2 with \`file:line: key:
 for every problem.`;
 
 export const configCommand: Command = {
-  summary: 'validate a sidecar or authority configuration file',
   usage,
   async run(ctx) {
     const { values, positionals } = parseCommandArgs(ctx.argv, { ...commonOptions, kind: { type: 'string' } });

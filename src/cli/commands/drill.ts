@@ -51,7 +51,6 @@ type Kind = (typeof kinds)[number];
 const pollMs = 500;
 
 export const drillCommand: Command = {
-  summary: 'rehearse a license failure (revoke, expire, outage), then put everything back',
   usage,
   async run(ctx) {
     const { sub, rest } = splitSubcommand(ctx.argv);

@@ -21,7 +21,6 @@ The admin token is read from $PORTWARDEN_TOKEN. Exit 0 done, 1 refused, 2 bad in
 const columns = { kid: 'KID', state: 'STATE', published: 'PUBLISHED', created_at: 'CREATED', retired_at: 'RETIRED', last_token_expires_at: 'LAST TOKEN EXPIRES' } as const;
 
 export const keysCommand: Command = {
-  summary: 'list and rotate the signing keys',
   usage,
   async run(ctx) {
     const { sub, rest } = splitSubcommand(ctx.argv);

@@ -45,7 +45,6 @@ const issueOptions = {
 } as const;
 
 export const licensesCommand: Command = {
-  summary: 'issue, list, show, renew and revoke licenses',
   usage,
   async run(ctx) {
     const { sub, rest } = splitSubcommand(ctx.argv);

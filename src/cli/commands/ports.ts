@@ -88,7 +88,6 @@ const flagsOf: Record<string, readonly Flag[]> = {
 };
 
 export const portsCommand: Command = {
-  summary: 'request, list, show, approve, reject, release, transition, reclaim and export ports',
   usage,
   async run(ctx) {
     const { sub, rest } = splitSubcommand(ctx.argv);

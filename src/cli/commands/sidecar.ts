@@ -20,7 +20,6 @@ configuration stays. SIGTERM or SIGINT drains open connections for shutdown_time
 cuts the rest (exit 1 when it had to); a second signal exits at once.`;
 
 export const sidecarCommand: Command = {
-  summary: 'run the license-enforcing proxy',
   usage,
   async run(ctx) {
     const { values, positionals } = parseCommandArgs(ctx.argv, { ...commonOptions, config: { type: 'string', short: 'c' } });

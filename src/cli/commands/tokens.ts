@@ -23,7 +23,6 @@ ${apiOptionsUsage}
 The admin token is read from $PORTWARDEN_TOKEN. Exit 0 done, 1 refused, 2 bad input.`;
 
 export const tokensCommand: Command = {
-  summary: 'create, list and revoke API tokens',
   usage,
   async run(ctx) {
     const { sub, rest } = splitSubcommand(ctx.argv);

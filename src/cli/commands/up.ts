@@ -25,7 +25,6 @@ the license and watch the next curl be refused. SIGINT or SIGTERM stops everythi
   --admin-port N  the sidecar's admin listener (default 9901)`;
 
 export const upCommand: Command = {
-  summary: 'all-in-one demo on loopback: authority, sidecar and a demo upstream',
   usage,
   async run(ctx) {
     const { values, positionals } = parseCommandArgs(ctx.argv, {

@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
 import { readClientTls, type ClientTlsPem } from '../../shared/client-tls.ts';
-import { ConfigError, type ConfigIssue } from '../../shared/config/load.ts';
+import { ConfigError, type ConfigIssue } from '../../shared/config/config-error.ts';
 import type { SidecarConfig } from '../../shared/config/sidecar-schema.ts';
 import { PortwardenError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';

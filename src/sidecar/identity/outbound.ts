@@ -2,7 +2,7 @@ import { isIP, type Socket } from 'node:net';
 import { connect, type ConnectionOptions, type PeerCertificate } from 'node:tls';
 import { isLoopbackHost, type HostPort } from '../../shared/address.ts';
 import { unmapIPv4 } from '../../shared/cidr.ts';
-import { ConfigError } from '../../shared/config/load.ts';
+import { ConfigError } from '../../shared/config/config-error.ts';
 import { identityFromDer, identityMatches } from './tls/spiffe.ts';
 import type { TlsMaterial } from './tls/material.ts';
 import { keepAliveInitialDelay, type UpstreamConnector } from '../proxy/upstream.ts';

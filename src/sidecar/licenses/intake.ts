@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { decodeProtectedHeader } from 'jose';
+// jose's entry points, not its index: the sidecar loads only what verifies a license
+import { decodeProtectedHeader } from 'jose/decode/protected_header';
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';

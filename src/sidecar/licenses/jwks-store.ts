@@ -1,4 +1,7 @@
-import { createLocalJWKSet, errors, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from 'jose';
+// jose's entry points, not its index: the sidecar loads only what verifies a license
+import type { JSONWebKeySet, JWK, JWTVerifyGetKey } from 'jose';
+import { JWKSNoMatchingKey } from 'jose/errors';
+import { createLocalJWKSet } from 'jose/jwks/local';
 import type { Clock } from '../../shared/clock.ts';
 import { PortwardenError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -90,7 +93,7 @@ export class JwksStore {
   }
 }
 
-const noKeys: JWTVerifyGetKey = () => Promise.reject(new errors.JWKSNoMatchingKey());
+const noKeys: JWTVerifyGetKey = () => Promise.reject(new JWKSNoMatchingKey());
 
 /** Keeps public Ed25519 signing keys with a kid; anything else in the set is not ours to trust. */
 function sanitize(value: unknown): JSONWebKeySet {

@@ -1,4 +1,8 @@
-import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTVerifyGetKey } from 'jose';
+// jose's entry points, not its index: the sidecar loads only what verifies a license
+import type { JWTVerifyGetKey } from 'jose';
+import { decodeProtectedHeader } from 'jose/decode/protected_header';
+import { decodeJwt } from 'jose/jwt/decode';
+import { jwtVerify } from 'jose/jwt/verify';
 import { z } from 'zod';
 import type { Clock } from '../../shared/clock.ts';
 import { toCachedLicense, type CachedLicense, type LicenseClaims } from './license.ts';

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { HostPort } from '../../shared/address.ts';
-import { ConfigError } from '../../shared/config/load.ts';
+import { ConfigError } from '../../shared/config/config-error.ts';
 import type { PortConfig, SidecarConfig } from '../../shared/config/sidecar-schema.ts';
 
 /** What a reload does to each port, by name. */

@@ -1,7 +1,8 @@
 import { isLoopbackHost } from '../../shared/address.ts';
 import { unmapIPv4 } from '../../shared/cidr.ts';
 import { defaultReserved } from '../../shared/config/authority-schema.ts';
-import { ConfigError, formatKeyPath } from '../../shared/config/load.ts';
+import { formatKeyPath } from '../../shared/config/load.ts';
+import { ConfigError } from '../../shared/config/config-error.ts';
 import { listenAddresses, listenPath, sidecarSchema, type SidecarConfig } from '../../shared/config/sidecar-schema.ts';
 
 /** An unsafe combination, located by key path. */

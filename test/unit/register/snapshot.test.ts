@@ -3,7 +3,7 @@ import { createSnapshot, parseSnapshot, snapshotPolicy } from '../../../src/regi
 import { defaultPolicy, type RegisterPolicy } from '../../../src/register/policy.ts';
 import { portRecordSchema } from '../../../src/register/port-record.ts';
 import { ManualClock } from '../../../src/shared/clock.ts';
-import { ConfigError } from '../../../src/shared/config/load.ts';
+import { ConfigError } from '../../../src/shared/config/config-error.ts';
 
 const policy: RegisterPolicy = {
   ...defaultPolicy(),

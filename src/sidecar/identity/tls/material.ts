@@ -2,7 +2,7 @@ import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
 import { systemClock, type Clock } from '../../../shared/clock.ts';
-import { ConfigError, type ConfigIssue } from '../../../shared/config/load.ts';
+import { ConfigError, type ConfigIssue } from '../../../shared/config/config-error.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import type { SidecarMetrics } from '../../admin/metrics.ts';
 import { certificateIdentity } from './spiffe.ts';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfigText } from '../../../../src/shared/config/load.ts';
+import { parseConfigText } from '../../../../src/shared/config/load.ts';
+import { ConfigError } from '../../../../src/shared/config/config-error.ts';
 import { listenerConfig, sidecarSchema } from '../../../../src/shared/config/sidecar-schema.ts';
 
 function issuesOf(text: string, env: NodeJS.ProcessEnv = {}): string[] {

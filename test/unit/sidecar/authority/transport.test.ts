@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { ConfigError } from '../../../../src/shared/config/load.ts';
+import { ConfigError } from '../../../../src/shared/config/config-error.ts';
 import { createLogger } from '../../../../src/shared/logger.ts';
 import { AuthorityTransport, ownTransport, sharedTransport, type AuthorityTls, type TransportHandle } from '../../../../src/sidecar/authority/transport.ts';
 import { createSidecarMetrics } from '../../../../src/sidecar/admin/metrics.ts';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { isPortwardenError } from '../../../../../src/shared/errors.ts';
-import { ConfigError } from '../../../../../src/shared/config/load.ts';
+import { ConfigError } from '../../../../../src/shared/config/config-error.ts';
 import { createLogger } from '../../../../../src/shared/logger.ts';
 import { createSidecarMetrics } from '../../../../../src/sidecar/admin/metrics.ts';
 import { TlsMaterial, type TlsFiles } from '../../../../../src/sidecar/identity/tls/material.ts';
