@@ -5,34 +5,43 @@ import { basename, dirname, join, posix } from 'node:path';
 import { promisify } from 'node:util';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse } from 'yaml';
 import { main } from '../../src/cli/main.ts';
 import { authoritySchema } from '../../src/shared/config/authority-schema.ts';
 import { parseConfigText } from '../../src/shared/config/load.ts';
 import { safeSidecarSchema } from '../../src/sidecar/config-safety.ts';
 import { startTestAuthority, testAdminToken } from '../helpers/authority.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { kubernetesVersion, manifestDocuments, schemaProblems } from './kubernetes-schema.ts';
 
 /**
  * The Kubernetes manifests in deploy/kubernetes: read as the API server would (every
- * document), their embedded configurations validated by the loaders the commands use, and
- * the places where one object must agree with another (mount paths and config keys, probe
- * ports and listen addresses, grace periods and shutdown timeouts) checked against each other.
+ * document of every file), validated against the Kubernetes OpenAPI schema with unknown fields
+ * refused, their embedded configurations validated by the loaders the commands use, and the
+ * places where one object must agree with another (mount paths and config keys, probe ports
+ * and listen addresses, grace periods and shutdown timeouts) checked against each
+ * other.
  */
 
 const dir = 'deploy/kubernetes';
 const run = promisify(execFile);
-const files = (await readdir(dir)).filter((file) => file.endsWith('.yaml')).sort();
+// every manifest, in subdirectories too, so a file added later is read and validated as well
+const files = (await readdir(dir, { recursive: true })).filter((file) => /\.ya?ml$/.test(file)).sort();
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-const objects: (Obj & { file: string })[] = [];
+/** Every document of every file, as written. */
+const documents: { file: string; object: Obj }[] = [];
 for (const file of files) {
-  for (const doc of parseAllDocuments(await readFile(join(dir, file), 'utf8'), { uniqueKeys: true })) {
-    if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0]?.message}`);
-    const value = doc.toJS() as Obj | null;
-    if (value) objects.push({ ...value, file });
+  try {
+    for (const object of manifestDocuments(await readFile(join(dir, file), 'utf8'))) documents.push({ file, object });
+  } catch (err) {
+    throw new Error(`${file}: ${(err as Error).message}`);
   }
 }
+const objects: (Obj & { file: string })[] = documents.map(({ file, object }) => ({ ...object, file }));
+
+/** Kinds that live outside any namespace. */
+const clusterScoped = new Set(['Namespace', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'ClusterRole', 'ClusterRoleBinding', 'ClusterIssuer', 'CustomResourceDefinition', 'PriorityClass', 'StorageClass', 'PersistentVolume']);
 
 function find(kind: string, name: string): Obj {
   const found = objects.find((o) => o.kind === kind && o.metadata?.name === name);
@@ -99,7 +108,7 @@ describe('Kubernetes manifests', () => {
       expect(typeof o.apiVersion, `${o.file}: apiVersion`).toBe('string');
       expect(typeof o.kind, `${o.file}: kind`).toBe('string');
       expect(o.metadata?.name, `${o.file}: ${o.kind} name`).toMatch(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/);
-      if (o.kind !== 'Namespace') expect(o.metadata?.namespace, `${o.file}: ${o.kind} ${o.metadata.name} namespace`).toMatch(/^[a-z0-9-]+$/);
+      if (!clusterScoped.has(o.kind)) expect(o.metadata?.namespace, `${o.file}: ${o.kind} ${o.metadata.name} namespace`).toMatch(/^[a-z0-9-]+$/);
       const pod = o.spec?.template?.spec as Obj | undefined;
       for (const c of [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])] as Obj[]) {
         // port names are IANA service names: at most 15 characters
@@ -244,6 +253,96 @@ describe('Kubernetes manifests', () => {
     // not vacuous: the ports of both workloads were read and checked
     const checked = new Set(report.files.flatMap((file) => file.ports.map((port) => `${port.service}:${port.number}`)));
     expect(checked).toEqual(new Set(['portwarden-authority:7400', 'payments:20001', 'payments:20002']));
+  });
+});
+
+describe(`Kubernetes manifests against the Kubernetes ${kubernetesVersion} OpenAPI schema`, () => {
+  /** The problems of every document of `text`, each with its object's kind and name. */
+  async function problems(text: string): Promise<string[]> {
+    const found: string[] = [];
+    for (const object of manifestDocuments(text) as Obj[]) for (const problem of await schemaProblems(object)) found.push(`${object.kind} ${object.metadata?.name}: ${problem}`);
+    return found;
+  }
+
+  /** A copy of a shipped manifest with one edit, and what the schema says of it. */
+  async function problemsOfBroken(file: string, from: string, to: string): Promise<string[]> {
+    const text = await readFile(join(dir, file), 'utf8');
+    expect(text, `${file} has ${from}`).toContain(from);
+    return problems(text.replace(from, to));
+  }
+
+  // A webhook configuration like the one the authority's admission endpoint is served with
+  const webhook = `
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata:
+  name: portwarden-admission
+webhooks:
+  - name: ports.portwarden.example.com
+    admissionReviewVersions: [v1]
+    sideEffects: None
+    failurePolicy: Fail
+    timeoutSeconds: 5
+    clientConfig:
+      service: { name: portwarden-authority, namespace: portwarden, path: /v1/admission/validate, port: 7443 }
+    rules:
+      - { apiGroups: [""], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [pods], scope: Namespaced }
+    namespaceSelector:
+      matchExpressions:
+        - { key: kubernetes.io/metadata.name, operator: NotIn, values: [kube-system, portwarden] }
+`;
+
+  it('every document of every file passes, unknown fields refused', async () => {
+    const failed: { document: string; problems: string[] }[] = [];
+    for (const { file, object } of documents) {
+      const found = await schemaProblems(object);
+      if (found.length > 0) failed.push({ document: `${file}: ${object.kind} ${object.metadata?.name}`, problems: found });
+    }
+    expect(failed).toEqual([]);
+    // not vacuous: the workloads, and a custom resource against its operator's schema, were checked
+    expect(documents.map(({ object }) => object.kind)).toEqual(expect.arrayContaining(['Deployment', 'Service', 'ConfigMap', 'Secret', 'ServiceMonitor']));
+  });
+
+  it('refuses an unknown field, as the API server does with strict field validation', async () => {
+    expect(await problemsOfBroken('payments.yaml', 'readinessProbe:', 'readinesProbe:')).toEqual(['Deployment payments: spec.template.spec.initContainers[0].readinesProbe: unknown field']);
+    expect(await problemsOfBroken('authority.yaml', '    type: Recreate', '    typ: Recreate')).toEqual(['Deployment portwarden-authority: spec.strategy.typ: unknown field']);
+    // in a custom resource too, against the prometheus-operator's schema
+    expect(await problemsOfBroken('monitoring.yaml', 'interval: 30s', 'intervall: 30s')).toEqual(['ServiceMonitor portwarden-authority: spec.endpoints[0].intervall: unknown field']);
+  });
+
+  it('refuses a value of the wrong type or outside its enum', async () => {
+    expect(await problemsOfBroken('payments.yaml', 'prometheus.io/scrape: "true"', 'prometheus.io/scrape: true')).toEqual([
+      'Deployment payments: spec.template.metadata.annotations["prometheus.io/scrape"]: must be string',
+    ]);
+    expect(await problemsOfBroken('payments.yaml', 'replicas: 2', 'replicas: two')).toEqual(['Deployment payments: spec.replicas: must be integer']);
+    expect(await problemsOfBroken('authority.yaml', 'type: RuntimeDefault', 'type: Runtime')).toEqual([
+      'Deployment portwarden-authority: spec.template.spec.securityContext.seccompProfile.type: must be equal to one of the allowed values',
+    ]);
+  });
+
+  it('refuses a missing required field', async () => {
+    expect(await problemsOfBroken('payments.yaml', '      port: 20001\n', '')).toEqual(['Service payments: spec.ports[0].port: required field missing']);
+  });
+
+  it('refuses API versions Kubernetes no longer serves, and kinds it has no schema for', async () => {
+    expect(await problemsOfBroken('authority.yaml', 'apiVersion: apps/v1', 'apiVersion: extensions/v1beta1')).toEqual([
+      `Deployment portwarden-authority: apiVersion extensions/v1beta1: not a stable API version; Kubernetes ${kubernetesVersion} may not serve it`,
+    ]);
+    expect(await problems('apiVersion: apps/v1\nkind: Deploymnet\nmetadata: { name: x }\n')).toEqual([`Deploymnet x: kind Deploymnet: not in apps/v1 (Kubernetes ${kubernetesVersion})`]);
+    expect(await problems('apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: { name: x }\n')).toEqual([
+      'Certificate x: apiVersion cert-manager.io/v1, kind Certificate: no schema known for it; add the @kubernetes-models package of its operator to the test',
+    ]);
+  });
+
+  it('validates an admission webhook configuration (admissionregistration.k8s.io/v1)', async () => {
+    expect(await problems(webhook)).toEqual([]);
+    expect(await problems(webhook.replace('    sideEffects: None\n', ''))).toEqual(['ValidatingWebhookConfiguration portwarden-admission: webhooks[0].sideEffects: required field missing']);
+    expect(await problems(webhook.replace('timeoutSeconds:', 'timeout:'))).toEqual(['ValidatingWebhookConfiguration portwarden-admission: webhooks[0].timeout: unknown field']);
+  });
+
+  it('reads YAML as kubectl does: 1.1 octals and booleans, no duplicate keys', () => {
+    expect(manifestDocuments('defaultMode: 0440\noptional: yes\n')).toEqual([{ defaultMode: 288, optional: true }]);
+    expect(() => manifestDocuments('kind: Service\nkind: Pod\n')).toThrow(/unique/i);
   });
 });
 
