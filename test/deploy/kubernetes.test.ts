@@ -19,8 +19,8 @@ import { kubernetesVersion, manifestDocuments, schemaProblems } from './kubernet
  * document of every file), validated against the Kubernetes OpenAPI schema with unknown fields
  * refused, their embedded configurations validated by the loaders the commands use, and the
  * places where one object must agree with another (mount paths and config keys, probe ports
- * and listen addresses, grace periods and shutdown timeouts) checked against each
- * other.
+ * and listen addresses, grace periods and shutdown timeouts, resources and the bench's
+ * figures) checked against each other.
  */
 
 const dir = 'deploy/kubernetes';
@@ -90,12 +90,24 @@ function configOf(container: Obj, pod: Obj, namespace: string): { file: string; 
 function expectRestricted(pod: Obj, container: Obj): void {
   const sc = { ...pod.securityContext, ...container.securityContext };
   expect(sc.runAsNonRoot, `${container.name}: runAsNonRoot`).toBe(true);
+  // the image's user, numeric so the kubelet can check runAsNonRoot without reading the image
+  expect(sc.runAsUser, `${container.name}: runAsUser`).toBe(1000);
   expect(sc.seccompProfile?.type, `${container.name}: seccompProfile`).toBe('RuntimeDefault');
   expect(container.securityContext?.allowPrivilegeEscalation, `${container.name}: allowPrivilegeEscalation`).toBe(false);
   expect(container.securityContext?.capabilities?.drop, `${container.name}: capabilities`).toEqual(['ALL']);
   expect(container.securityContext?.readOnlyRootFilesystem, `${container.name}: readOnlyRootFilesystem`).toBe(true);
   expect(container.securityContext?.privileged ?? false).toBe(false);
 }
+
+/** The hardening a portwarden container carries in its own securityContext, so the container can be copied into another pod as it is. */
+const hardened = {
+  runAsNonRoot: true,
+  runAsUser: 1000,
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+};
 
 function seconds(ms: number): number {
   return ms / 1000;
@@ -164,6 +176,7 @@ describe('Kubernetes manifests', () => {
 
     it('runs with the restricted security context', () => {
       expectRestricted(pod, container);
+      expect(container.securityContext).toMatchObject(hardened);
     });
 
     it('is reachable through its Service at the URL the sidecar uses', () => {
@@ -206,6 +219,24 @@ describe('Kubernetes manifests', () => {
       expect(containerPort(sidecar, 'admin')).toBe(admin);
       expect(probe(sidecar, 'livenessProbe')).toEqual({ path: '/livez', port: admin });
       expect(probe(sidecar, 'readinessProbe')).toEqual({ path: '/readyz', port: admin });
+      // started (and the app let start) once its listeners accept; not gated on a license, or a
+      // pod that has none yet would be restarted by its startup probe instead of waiting unready
+      expect(probe(sidecar, 'startupProbe')).toEqual({ path: '/healthz', port: admin });
+    });
+
+    it('requests the memory the bench measured, with a limit that holds max_connections', async () => {
+      const rss = await benchSidecarRss();
+      const { requests, limits } = sidecar.resources as { requests: Obj; limits: Obj };
+      // under its request the pod is not the first evicted when the node runs short of memory
+      expect(mebibytes(requests.memory), `requests.memory ${requests.memory} vs ${rss.withConnections} MiB resident with 1,000 connections`).toBeGreaterThanOrEqual(rss.withConnections);
+      // every port full of idle connections, at the bench's cost per connection, stays under the limit
+      const perConnection = (rss.withConnections - rss.idle) / 1000;
+      const full = rss.idle + perConnection * config.ports.reduce((sum, port) => sum + port.max_connections, 0);
+      expect(mebibytes(limits.memory), `limits.memory ${limits.memory} vs ${full.toFixed(0)} MiB with every port at max_connections`).toBeGreaterThan(full);
+      expect(mebibytes(limits.memory)).toBeGreaterThan(mebibytes(requests.memory));
+      expect(requests.cpu, 'a CPU request').toMatch(/^\d+m?$/);
+      // no CPU limit: a throttled proxy delays every caller of the app
+      expect(limits.cpu).toBeUndefined();
     });
 
     it('gives the pod longer to stop than the sidecar drains (shutdown_timeout)', () => {
@@ -221,6 +252,7 @@ describe('Kubernetes manifests', () => {
 
     it('runs every container restricted, with writable state only on an emptyDir', () => {
       for (const container of [...(pod.initContainers as Obj[]), ...(pod.containers as Obj[])]) expectRestricted(pod, container);
+      expect(sidecar.securityContext).toMatchObject(hardened);
       for (const path of [config.authority.cache_dir, config.telemetry.spool_dir]) {
         expect(mountOf(sidecar, pod, path)?.volume.emptyDir, `${path} is on an emptyDir`).toBeDefined();
       }
@@ -381,6 +413,22 @@ describe('the step-by-step in docs/deploy.md', () => {
     expect(numbers(exported.ports)).toEqual(numbers(shipped.ports));
   });
 });
+
+/** The sidecar's resident size from bench/README.md's RSS table: a fresh process at idle, and holding 1,000 idle connections. */
+async function benchSidecarRss(): Promise<{ idle: number; withConnections: number }> {
+  const readme = await readFile('bench/README.md', 'utf8');
+  const row = /^\| portwarden \| ([\d.]+) \| ([\d.]+) \|/m.exec(readme.slice(readme.indexOf('| RSS of a fresh process')));
+  if (!row) throw new Error('no portwarden row in the RSS table of bench/README.md');
+  return { idle: Number(row[1]), withConnections: Number(row[2]) };
+}
+
+/** A Kubernetes memory quantity in MiB (`160Mi`, `1Gi`, `200M`). */
+function mebibytes(quantity: unknown): number {
+  const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|k|M|G)?$/.exec(String(quantity));
+  if (!match) throw new Error(`not a memory quantity: ${String(quantity)}`);
+  const factor = { Ki: 1 / 1024, Mi: 1, Gi: 1024, k: 1000 / 2 ** 20, M: 1e6 / 2 ** 20, G: 1e9 / 2 ** 20 }[match[2] ?? ''] ?? 1 / 2 ** 20;
+  return Number(match[1]) * factor;
+}
 
 function sidecarConfig() {
   const pod = find('Deployment', 'payments').spec.template.spec as Obj;
