@@ -5,34 +5,43 @@ import { basename, dirname, join, posix } from 'node:path';
 import { promisify } from 'node:util';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse } from 'yaml';
 import { main } from '../../src/cli/main.ts';
 import { authoritySchema } from '../../src/shared/config/authority-schema.ts';
 import { parseConfigText } from '../../src/shared/config/load.ts';
 import { safeSidecarSchema } from '../../src/sidecar/reload/safety.ts';
 import { startTestAuthority, testAdminToken } from '../helpers/authority.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { kubernetesVersion, manifestDocuments, schemaProblems } from './kubernetes-schema.ts';
 
 /**
  * The Kubernetes manifests in deploy/kubernetes: read as the API server would (every
- * document), their embedded configurations validated by the loaders the commands use, and
- * the places where one object must agree with another (mount paths and config keys, probe
- * ports and listen addresses, grace periods and shutdown timeouts) checked against each other.
+ * document of every file), validated against the Kubernetes OpenAPI schema with unknown fields
+ * refused, their embedded configurations validated by the loaders the commands use, and the
+ * places where one object must agree with another (mount paths and config keys, probe ports
+ * and listen addresses, grace periods and shutdown timeouts, resources and the bench's
+ * figures) checked against each other.
  */
 
 const dir = 'deploy/kubernetes';
 const run = promisify(execFile);
-const files = (await readdir(dir)).filter((file) => file.endsWith('.yaml')).sort();
+// every manifest, in subdirectories too, so a file added later is read and validated as well
+const files = (await readdir(dir, { recursive: true })).filter((file) => /\.ya?ml$/.test(file)).sort();
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-const objects: (Obj & { file: string })[] = [];
+/** Every document of every file, as written. */
+const documents: { file: string; object: Obj }[] = [];
 for (const file of files) {
-  for (const doc of parseAllDocuments(await readFile(join(dir, file), 'utf8'), { uniqueKeys: true })) {
-    if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0]?.message}`);
-    const value = doc.toJS() as Obj | null;
-    if (value) objects.push({ ...value, file });
+  try {
+    for (const object of manifestDocuments(await readFile(join(dir, file), 'utf8'))) documents.push({ file, object });
+  } catch (err) {
+    throw new Error(`${file}: ${(err as Error).message}`);
   }
 }
+const objects: (Obj & { file: string })[] = documents.map(({ file, object }) => ({ ...object, file }));
+
+/** Kinds that live outside any namespace. */
+const clusterScoped = new Set(['Namespace', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'ClusterRole', 'ClusterRoleBinding', 'ClusterIssuer', 'CustomResourceDefinition', 'PriorityClass', 'StorageClass', 'PersistentVolume']);
 
 function find(kind: string, name: string): Obj {
   const found = objects.find((o) => o.kind === kind && o.metadata?.name === name);
@@ -81,12 +90,24 @@ function configOf(container: Obj, pod: Obj, namespace: string): { file: string; 
 function expectRestricted(pod: Obj, container: Obj): void {
   const sc = { ...pod.securityContext, ...container.securityContext };
   expect(sc.runAsNonRoot, `${container.name}: runAsNonRoot`).toBe(true);
+  // the image's user, numeric so the kubelet can check runAsNonRoot without reading the image
+  expect(sc.runAsUser, `${container.name}: runAsUser`).toBe(1000);
   expect(sc.seccompProfile?.type, `${container.name}: seccompProfile`).toBe('RuntimeDefault');
   expect(container.securityContext?.allowPrivilegeEscalation, `${container.name}: allowPrivilegeEscalation`).toBe(false);
   expect(container.securityContext?.capabilities?.drop, `${container.name}: capabilities`).toEqual(['ALL']);
   expect(container.securityContext?.readOnlyRootFilesystem, `${container.name}: readOnlyRootFilesystem`).toBe(true);
   expect(container.securityContext?.privileged ?? false).toBe(false);
 }
+
+/** The hardening a portwarden container carries in its own securityContext, so the container can be copied into another pod as it is. */
+const hardened = {
+  runAsNonRoot: true,
+  runAsUser: 1000,
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+};
 
 function seconds(ms: number): number {
   return ms / 1000;
@@ -99,7 +120,7 @@ describe('Kubernetes manifests', () => {
       expect(typeof o.apiVersion, `${o.file}: apiVersion`).toBe('string');
       expect(typeof o.kind, `${o.file}: kind`).toBe('string');
       expect(o.metadata?.name, `${o.file}: ${o.kind} name`).toMatch(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/);
-      if (o.kind !== 'Namespace') expect(o.metadata?.namespace, `${o.file}: ${o.kind} ${o.metadata.name} namespace`).toMatch(/^[a-z0-9-]+$/);
+      if (!clusterScoped.has(o.kind)) expect(o.metadata?.namespace, `${o.file}: ${o.kind} ${o.metadata.name} namespace`).toMatch(/^[a-z0-9-]+$/);
       const pod = o.spec?.template?.spec as Obj | undefined;
       for (const c of [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])] as Obj[]) {
         // port names are IANA service names: at most 15 characters
@@ -155,6 +176,7 @@ describe('Kubernetes manifests', () => {
 
     it('runs with the restricted security context', () => {
       expectRestricted(pod, container);
+      expect(container.securityContext).toMatchObject(hardened);
     });
 
     it('is reachable through its Service at the URL the sidecar uses', () => {
@@ -197,6 +219,24 @@ describe('Kubernetes manifests', () => {
       expect(containerPort(sidecar, 'admin')).toBe(admin);
       expect(probe(sidecar, 'livenessProbe')).toEqual({ path: '/livez', port: admin });
       expect(probe(sidecar, 'readinessProbe')).toEqual({ path: '/readyz', port: admin });
+      // started (and the app let start) once its listeners accept; not gated on a license, or a
+      // pod that has none yet would be restarted by its startup probe instead of waiting unready
+      expect(probe(sidecar, 'startupProbe')).toEqual({ path: '/healthz', port: admin });
+    });
+
+    it('requests the memory the bench measured, with a limit that holds max_connections', async () => {
+      const rss = await benchSidecarRss();
+      const { requests, limits } = sidecar.resources as { requests: Obj; limits: Obj };
+      // under its request the pod is not the first evicted when the node runs short of memory
+      expect(mebibytes(requests.memory), `requests.memory ${requests.memory} vs ${rss.withConnections} MiB resident with 1,000 connections`).toBeGreaterThanOrEqual(rss.withConnections);
+      // every port full of idle connections, at the bench's cost per connection, stays under the limit
+      const perConnection = (rss.withConnections - rss.idle) / 1000;
+      const full = rss.idle + perConnection * config.ports.reduce((sum, port) => sum + port.max_connections, 0);
+      expect(mebibytes(limits.memory), `limits.memory ${limits.memory} vs ${full.toFixed(0)} MiB with every port at max_connections`).toBeGreaterThan(full);
+      expect(mebibytes(limits.memory)).toBeGreaterThan(mebibytes(requests.memory));
+      expect(requests.cpu, 'a CPU request').toMatch(/^\d+m?$/);
+      // no CPU limit: a throttled proxy delays every caller of the app
+      expect(limits.cpu).toBeUndefined();
     });
 
     it('gives the pod longer to stop than the sidecar drains (shutdown_timeout)', () => {
@@ -212,6 +252,7 @@ describe('Kubernetes manifests', () => {
 
     it('runs every container restricted, with writable state only on an emptyDir', () => {
       for (const container of [...(pod.initContainers as Obj[]), ...(pod.containers as Obj[])]) expectRestricted(pod, container);
+      expect(sidecar.securityContext).toMatchObject(hardened);
       for (const path of [config.authority.cache_dir, config.telemetry.spool_dir]) {
         expect(mountOf(sidecar, pod, path)?.volume.emptyDir, `${path} is on an emptyDir`).toBeDefined();
       }
@@ -244,6 +285,96 @@ describe('Kubernetes manifests', () => {
     // not vacuous: the ports of both workloads were read and checked
     const checked = new Set(report.files.flatMap((file) => file.ports.map((port) => `${port.service}:${port.number}`)));
     expect(checked).toEqual(new Set(['portwarden-authority:7400', 'payments:20001', 'payments:20002']));
+  });
+});
+
+describe(`Kubernetes manifests against the Kubernetes ${kubernetesVersion} OpenAPI schema`, () => {
+  /** The problems of every document of `text`, each with its object's kind and name. */
+  async function problems(text: string): Promise<string[]> {
+    const found: string[] = [];
+    for (const object of manifestDocuments(text) as Obj[]) for (const problem of await schemaProblems(object)) found.push(`${object.kind} ${object.metadata?.name}: ${problem}`);
+    return found;
+  }
+
+  /** A copy of a shipped manifest with one edit, and what the schema says of it. */
+  async function problemsOfBroken(file: string, from: string, to: string): Promise<string[]> {
+    const text = await readFile(join(dir, file), 'utf8');
+    expect(text, `${file} has ${from}`).toContain(from);
+    return problems(text.replace(from, to));
+  }
+
+  // A webhook configuration like the one the authority's admission endpoint is served with
+  const webhook = `
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata:
+  name: portwarden-admission
+webhooks:
+  - name: ports.portwarden.example.com
+    admissionReviewVersions: [v1]
+    sideEffects: None
+    failurePolicy: Fail
+    timeoutSeconds: 5
+    clientConfig:
+      service: { name: portwarden-authority, namespace: portwarden, path: /v1/admission/validate, port: 7443 }
+    rules:
+      - { apiGroups: [""], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [pods], scope: Namespaced }
+    namespaceSelector:
+      matchExpressions:
+        - { key: kubernetes.io/metadata.name, operator: NotIn, values: [kube-system, portwarden] }
+`;
+
+  it('every document of every file passes, unknown fields refused', async () => {
+    const failed: { document: string; problems: string[] }[] = [];
+    for (const { file, object } of documents) {
+      const found = await schemaProblems(object);
+      if (found.length > 0) failed.push({ document: `${file}: ${object.kind} ${object.metadata?.name}`, problems: found });
+    }
+    expect(failed).toEqual([]);
+    // not vacuous: the workloads, and a custom resource against its operator's schema, were checked
+    expect(documents.map(({ object }) => object.kind)).toEqual(expect.arrayContaining(['Deployment', 'Service', 'ConfigMap', 'Secret', 'ServiceMonitor']));
+  });
+
+  it('refuses an unknown field, as the API server does with strict field validation', async () => {
+    expect(await problemsOfBroken('payments.yaml', 'readinessProbe:', 'readinesProbe:')).toEqual(['Deployment payments: spec.template.spec.initContainers[0].readinesProbe: unknown field']);
+    expect(await problemsOfBroken('authority.yaml', '    type: Recreate', '    typ: Recreate')).toEqual(['Deployment portwarden-authority: spec.strategy.typ: unknown field']);
+    // in a custom resource too, against the prometheus-operator's schema
+    expect(await problemsOfBroken('monitoring.yaml', 'interval: 30s', 'intervall: 30s')).toEqual(['ServiceMonitor portwarden-authority: spec.endpoints[0].intervall: unknown field']);
+  });
+
+  it('refuses a value of the wrong type or outside its enum', async () => {
+    expect(await problemsOfBroken('payments.yaml', 'prometheus.io/scrape: "true"', 'prometheus.io/scrape: true')).toEqual([
+      'Deployment payments: spec.template.metadata.annotations["prometheus.io/scrape"]: must be string',
+    ]);
+    expect(await problemsOfBroken('payments.yaml', 'replicas: 2', 'replicas: two')).toEqual(['Deployment payments: spec.replicas: must be integer']);
+    expect(await problemsOfBroken('authority.yaml', 'type: RuntimeDefault', 'type: Runtime')).toEqual([
+      'Deployment portwarden-authority: spec.template.spec.securityContext.seccompProfile.type: must be equal to one of the allowed values',
+    ]);
+  });
+
+  it('refuses a missing required field', async () => {
+    expect(await problemsOfBroken('payments.yaml', '      port: 20001\n', '')).toEqual(['Service payments: spec.ports[0].port: required field missing']);
+  });
+
+  it('refuses API versions Kubernetes no longer serves, and kinds it has no schema for', async () => {
+    expect(await problemsOfBroken('authority.yaml', 'apiVersion: apps/v1', 'apiVersion: extensions/v1beta1')).toEqual([
+      `Deployment portwarden-authority: apiVersion extensions/v1beta1: not a stable API version; Kubernetes ${kubernetesVersion} may not serve it`,
+    ]);
+    expect(await problems('apiVersion: apps/v1\nkind: Deploymnet\nmetadata: { name: x }\n')).toEqual([`Deploymnet x: kind Deploymnet: not in apps/v1 (Kubernetes ${kubernetesVersion})`]);
+    expect(await problems('apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: { name: x }\n')).toEqual([
+      'Certificate x: apiVersion cert-manager.io/v1, kind Certificate: no schema known for it; add the @kubernetes-models package of its operator to the test',
+    ]);
+  });
+
+  it('validates an admission webhook configuration (admissionregistration.k8s.io/v1)', async () => {
+    expect(await problems(webhook)).toEqual([]);
+    expect(await problems(webhook.replace('    sideEffects: None\n', ''))).toEqual(['ValidatingWebhookConfiguration portwarden-admission: webhooks[0].sideEffects: required field missing']);
+    expect(await problems(webhook.replace('timeoutSeconds:', 'timeout:'))).toEqual(['ValidatingWebhookConfiguration portwarden-admission: webhooks[0].timeout: unknown field']);
+  });
+
+  it('reads YAML as kubectl does: 1.1 octals and booleans, no duplicate keys', () => {
+    expect(manifestDocuments('defaultMode: 0440\noptional: yes\n')).toEqual([{ defaultMode: 288, optional: true }]);
+    expect(() => manifestDocuments('kind: Service\nkind: Pod\n')).toThrow(/unique/i);
   });
 });
 
@@ -282,6 +413,22 @@ describe('the step-by-step in docs/deploy.md', () => {
     expect(numbers(exported.ports)).toEqual(numbers(shipped.ports));
   });
 });
+
+/** The sidecar's resident size from bench/README.md's RSS table: a fresh process at idle, and holding 1,000 idle connections. */
+async function benchSidecarRss(): Promise<{ idle: number; withConnections: number }> {
+  const readme = await readFile('bench/README.md', 'utf8');
+  const row = /^\| portwarden \| ([\d.]+) \| ([\d.]+) \|/m.exec(readme.slice(readme.indexOf('| RSS of a fresh process')));
+  if (!row) throw new Error('no portwarden row in the RSS table of bench/README.md');
+  return { idle: Number(row[1]), withConnections: Number(row[2]) };
+}
+
+/** A Kubernetes memory quantity in MiB (`160Mi`, `1Gi`, `200M`). */
+function mebibytes(quantity: unknown): number {
+  const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|k|M|G)?$/.exec(String(quantity));
+  if (!match) throw new Error(`not a memory quantity: ${String(quantity)}`);
+  const factor = { Ki: 1 / 1024, Mi: 1, Gi: 1024, k: 1000 / 2 ** 20, M: 1e6 / 2 ** 20, G: 1e9 / 2 ** 20 }[match[2] ?? ''] ?? 1 / 2 ** 20;
+  return Number(match[1]) * factor;
+}
 
 function sidecarConfig() {
   const pod = find('Deployment', 'payments').spec.template.spec as Obj;
