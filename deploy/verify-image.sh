@@ -4,7 +4,7 @@
 #
 #   deploy/verify-image.sh build               the stand-in base (once) and the image
 #   deploy/verify-image.sh run [OPTS] [-- ARGS] one container of the image, locked down as
-#                                               in Kubernetes (see run_image below)
+#                                               in Kubernetes (see cmd_run below)
 #   deploy/verify-image.sh podman ARGS...      podman on the same image store (exec, stop,
 #                                               wait, inspect, images, rm ...)
 #
@@ -15,7 +15,8 @@
 # /usr/local/bin/node, npm under /usr/local/lib/node_modules/npm, a `node` user 1000:1000 with
 # home /home/node) and hands it to the Dockerfile as --build-arg NODE_IMAGE. The Dockerfile
 # itself is built unchanged. The stand-in is kept in the image store, tagged by its Node.js
-# version and Debian suite, and only built when that tag is missing.
+# version and Debian suite, and only built when that tag is missing (a cold build takes one
+# to three minutes, a warm one under a minute: docs/deploy.md).
 #
 # Environment (all optional):
 #   PORTWARDEN_IMAGE          the image's tag                    (localhost/portwarden:verify)
@@ -131,6 +132,7 @@ EOF
   mkdir -p "$rootfs/usr/local/lib/node_modules/npm"
   tar -xzf "$work/$(tail -n 1 "$work/npm-pack.out")" -C "$rootfs/usr/local/lib/node_modules/npm" --strip-components=1
   ln -s ../lib/node_modules/npm/bin/npm-cli.js "$rootfs/usr/local/bin/npm"
+  ln -s ../lib/node_modules/npm/bin/npx-cli.js "$rootfs/usr/local/bin/npx"
   # Behind a proxy that re-signs TLS, npm in the build must trust what the caller's Node.js
   # trusts beyond its own roots (NODE_EXTRA_CA_CERTS). It gets Node's roots plus those, in
   # npm's builtin config inside the npm directory, which the Dockerfile's final stage
@@ -139,7 +141,6 @@ EOF
     { "$node_bin" -p "require('node:tls').rootCertificates.join('\\n')" && cat "$NODE_EXTRA_CA_CERTS"; } >"$rootfs/usr/local/lib/node_modules/npm/build-ca.pem"
     echo 'cafile=/usr/local/lib/node_modules/npm/build-ca.pem' >"$rootfs/usr/local/lib/node_modules/npm/npmrc"
   fi
-  ln -s ../lib/node_modules/npm/bin/npx-cli.js "$rootfs/usr/local/bin/npx"
   # the same user as the official image: node, 1000:1000, home /home/node
   chroot "$rootfs" groupadd --gid 1000 node
   chroot "$rootfs" useradd --uid 1000 --gid node --shell /bin/bash --create-home node

@@ -283,7 +283,7 @@ describeImage('the image, built with buildah and run with podman', () => {
     expect(build.size - build.baseSize, `the image adds ${((build.size - build.baseSize) / 1e6).toFixed(1)} MB to its base`).toBeLessThan(50e6);
   });
 
-  it('runs both containers as uid 1000 with no capabilities and no privilege escalation, under tini as PID 1', async () => {
+  it('runs both containers as uid 1000 with no capabilities, no privilege escalation and a seccomp filter, under tini as PID 1', async () => {
     for (const container of [authority, sidecar]) {
       const { init, node } = await processes(container);
       const initStatus = await status(init);
@@ -303,6 +303,7 @@ describeImage('the image, built with buildah and run with podman', () => {
           CapBnd: nodeStatus.get('CapBnd'),
           CapAmb: nodeStatus.get('CapAmb'),
           NoNewPrivs: nodeStatus.get('NoNewPrivs'),
+          Seccomp: nodeStatus.get('Seccomp'),
         },
         container.name,
       ).toEqual({
@@ -316,6 +317,8 @@ describeImage('the image, built with buildah and run with podman', () => {
         CapBnd: '0000000000000000',
         CapAmb: '0000000000000000',
         NoNewPrivs: '1',
+        // a seccomp filter: the runtime's default profile, as `seccompProfile: RuntimeDefault`
+        Seccomp: '2',
       });
     }
   });
