@@ -193,7 +193,7 @@ cmd_build() {
   local size base_size
   size="$(podman_cmd image inspect --format '{{.Size}}' "$image")"
   base_size="$(podman_cmd image inspect --format '{{.Size}}' "$base")"
-  say "image $image: $((size / 1000000)) MB uncompressed (the stand-in base: $((base_size / 1000000)) MB)"
+  say "image $image: $(((size + 500000) / 1000000)) MB uncompressed (the stand-in base: $(((base_size + 500000) / 1000000)) MB)"
   # for scripts: the tag, the image's size and the base's size in bytes
   echo "image=$image"
   echo "size=$size"

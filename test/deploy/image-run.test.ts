@@ -183,8 +183,13 @@ describeImage('the image, built with buildah and run with podman', () => {
     const fields = Object.fromEntries(built.stdout.trim().split('\n').map((line) => line.split('=', 2) as [string, string]));
     build = { seconds: Math.round((Date.now() - started) / 1000), size: Number(fields.size), baseSize: Number(fields.base_size), log: built.stderr };
     const runtime = (await podman(['info', '--format', '{{.Host.OCIRuntime.Name}}'])).trim();
+    // the script's own account (stand-in cached or built, and how long each part took), then the totals
+    const steps = build.log.split('\n').filter((line) => line.startsWith('verify-image.sh: '));
     console.log(
-      `${image}: built in ${build.seconds}s, ${(build.size / 1e6).toFixed(0)} MB uncompressed (stand-in base ${(build.baseSize / 1e6).toFixed(0)} MB); containers run by podman run with ${runtime}`,
+      [
+        ...steps,
+        `${image}: built in ${build.seconds}s, ${(build.size / 1e6).toFixed(0)} MB uncompressed (stand-in base ${(build.baseSize / 1e6).toFixed(0)} MB); containers run by podman run with ${runtime}`,
+      ].join('\n'),
     );
 
     root = await mkdtemp(join(tmpdir(), 'portwarden-image-run-'));
