@@ -26,6 +26,7 @@
 #   PORTWARDEN_BASE_MIRROR    Debian mirror for debootstrap      (debootstrap's default)
 #   PORTWARDEN_BASE_NPM       npm put into the stand-in          (npm@11, as Node.js 24 ships)
 #   PORTWARDEN_BASE_REBUILD=1 build the stand-in again even when it is cached
+#   PORTWARDEN_IMAGE_REBUILD=1 run the build even when none of its inputs changed
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -41,8 +42,11 @@ say() { echo "verify-image.sh: $*" >&2; }
 
 # A store of its own, on the vfs driver: vfs works wherever root does (no overlay or fuse
 # needed), and a separate root never mixes with, or is refused by, the machine's own store
-# (podman refuses a store that was created with another driver).
-store_flags=(--root "$store/storage" --runroot "$store/run" --storage-driver vfs)
+# (podman refuses a store that was created with another driver). Its run-time state lives in
+# /run, so that a reboot clears it as podman expects.
+run_state="/run/portwarden-image"
+store_flags=(--root "$store/storage" --runroot "$run_state/storage" --storage-driver vfs)
+podman_flags=("${store_flags[@]}" --tmpdir "$run_state/libpod")
 
 # podman's default OCI runtime, crun, refuses to start containers on hosts with a hybrid
 # cgroup layout (cgroup v1 controllers with a cgroup v2 hierarchy beside them); runc starts
@@ -51,7 +55,7 @@ oci_runtime="${PORTWARDEN_OCI_RUNTIME:-}"
 if [[ -z "$oci_runtime" ]] && command -v runc >/dev/null; then oci_runtime=runc; fi
 
 podman_cmd() {
-  podman "${store_flags[@]}" ${oci_runtime:+--runtime "$oci_runtime"} "$@"
+  podman "${podman_flags[@]}" ${oci_runtime:+--runtime "$oci_runtime"} "$@"
 }
 
 require() {
@@ -161,6 +165,35 @@ EOF
   trap - EXIT
 }
 
+# Everything the image is built from: the Dockerfile, the build context it sees (the
+# allow-list of .dockerignore), this script (its build flags) and the stand-in base's ID.
+build_inputs_digest() {
+  local paths
+  mapfile -t paths < <(sed -n 's:^!\(.*[^/]\)/*[[:space:]]*$:\1:p' "$repo/.dockerignore")
+  {
+    podman_cmd image inspect --format '{{.Id}}' "$1"
+    tar -C "$repo" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf - \
+      Dockerfile .dockerignore deploy/verify-image.sh "${paths[@]}"
+  } | sha256sum | cut -d' ' -f1
+}
+
+build_image() {
+  local base="$1" started=$SECONDS
+  say "building $image from the Dockerfile (NODE_IMAGE=$base)"
+  # --isolation chroot: RUN steps need no OCI runtime or user namespaces. --network host:
+  # `apt-get install tini` and `npm ci` reach their package mirrors. --layers: unchanged
+  # steps (the apt and npm layers above all) come from the cache on the next build.
+  # --pull never: the base is the local stand-in, never a registry's image of that name.
+  buildah "${store_flags[@]}" bud --force-rm \
+    --isolation chroot --network host --layers --pull=never \
+    --build-arg NODE_IMAGE="$base" \
+    --tag "$image" --file "$repo/Dockerfile" "$repo" >&2
+  say "image $image: built in $((SECONDS - started))s"
+  # vfs keeps every layer as a full copy of the file system: drop the layers no tagged image
+  # uses any more (an earlier build's, a replaced stand-in's), keep the ones the next build reuses
+  podman_cmd image prune --force >/dev/null
+}
+
 cmd_build() {
   require podman buildah
   local version base started
@@ -175,20 +208,17 @@ cmd_build() {
     say "stand-in base $base: built in $((SECONDS - started))s"
   fi
 
-  started=$SECONDS
-  say "building $image from the Dockerfile (NODE_IMAGE=$base)"
-  # --isolation chroot: RUN steps need no OCI runtime or user namespaces. --network host:
-  # `apt-get install tini` and `npm ci` reach their package mirrors. --layers: unchanged
-  # steps (the apt and npm layers above all) come from the cache on the next build.
-  # --pull never: the base is the local stand-in, never a registry's image of that name.
-  buildah "${store_flags[@]}" bud --force-rm \
-    --isolation chroot --network host --layers --pull=never \
-    --build-arg NODE_IMAGE="$base" \
-    --tag "$image" --file "$repo/Dockerfile" "$repo" >&2
-  say "image $image: built in $((SECONDS - started))s"
-  # vfs keeps every layer as a full copy of the file system: drop the layers no tagged image
-  # uses any more (an earlier build's, a replaced stand-in's), keep the ones the next build reuses
-  podman_cmd image prune --force >/dev/null
+  # An image whose inputs have not changed is not built again: on vfs even a build that takes
+  # every step from the cache spends half a minute or more copying layers.
+  local digest built="$store/built-${image//[\/:]/_}"
+  digest="$(build_inputs_digest "$base")"
+  if [[ "${PORTWARDEN_IMAGE_REBUILD:-}" != 1 && -f "$built" ]] && podman_cmd image exists "$image" &&
+    [[ "$(cat "$built")" == "$digest $(podman_cmd image inspect --format '{{.Id}}' "$image")" ]]; then
+    say "image $image: its inputs are unchanged since it was built, not built again"
+  else
+    build_image "$base"
+    echo "$digest $(podman_cmd image inspect --format '{{.Id}}' "$image")" >"$built"
+  fi
 
   local size base_size
   size="$(podman_cmd image inspect --format '{{.Size}}' "$image")"
@@ -219,7 +249,7 @@ cmd_run() {
   local nofile
   nofile="$(ulimit -Hn)"
   [[ "$nofile" == unlimited ]] && nofile=1048576
-  exec podman "${store_flags[@]}" ${oci_runtime:+--runtime "$oci_runtime"} run --rm \
+  exec podman "${podman_flags[@]}" ${oci_runtime:+--runtime "$oci_runtime"} run --rm \
     --network host \
     --user 1000:1000 \
     --cap-drop ALL \

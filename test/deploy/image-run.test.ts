@@ -169,7 +169,8 @@ describeImage('the image, built with buildah and run with podman', () => {
 
   beforeAll(async () => {
     // the build first: cold it makes the stand-in base (debootstrap) and runs apt-get and npm
-    // ci; warm it takes both from the image store. Niced: other test files share the cores.
+    // ci; warm it takes both from the image store, and skips the build when none of its inputs
+    // changed. Niced: other test files share the cores.
     const started = Date.now();
     const built = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       const child = spawn('nice', ['-n', '10', script, 'build'], { env });
@@ -188,7 +189,7 @@ describeImage('the image, built with buildah and run with podman', () => {
     console.log(
       [
         ...steps,
-        `${image}: built in ${build.seconds}s, ${(build.size / 1e6).toFixed(0)} MB uncompressed (stand-in base ${(build.baseSize / 1e6).toFixed(0)} MB); containers run by podman run with ${runtime}`,
+        `${image}: ready after ${build.seconds}s, ${(build.size / 1e6).toFixed(0)} MB uncompressed (stand-in base ${(build.baseSize / 1e6).toFixed(0)} MB); containers run by podman run with ${runtime}`,
       ].join('\n'),
     );
 
