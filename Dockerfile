@@ -7,7 +7,9 @@
 #
 # Node.js 24 runs the TypeScript sources directly (type stripping), so there is no build
 # step: the first stage installs the production dependencies, the second copies them beside
-# the sources. test/deploy/image.test.ts performs the same install and start steps.
+# the sources. test/deploy/image.test.ts performs the same install and start steps;
+# deploy/verify-image.sh builds this file with buildah and runs the image with podman
+# (test/deploy/image-run.test.ts).
 
 ARG NODE_IMAGE=node:24-bookworm-slim
 

@@ -12,8 +12,9 @@ import { httpOverTcp, startUp } from './up.ts';
  * copies into a clean directory, install the production dependencies the way it does, and
  * run `portwarden` through the same symlink, from the same kind of working directory, on
  * Node.js 24 (vitest runs on the project's Node 24, `process.execPath`).
- * What this does not prove: that `docker build` succeeds (base image, apt-get install tini,
- * the layer order); see docs/deploy.md.
+ * It runs everywhere, without root or a container engine. The image itself, built from the
+ * Dockerfile and run locked down, is image-run.test.ts (where podman and buildah are
+ * installed, and always in CI); docs/deploy.md says what each proves.
  */
 
 const run = promisify(execFile);
