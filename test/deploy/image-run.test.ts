@@ -276,10 +276,15 @@ describeImage('the image, built with buildah and run with podman', () => {
         modules: fs.readdirSync('/app/node_modules'),
         node: process.version,
         env: process.env.NODE_ENV,
+        compileCache: process.env.NODE_COMPILE_CACHE,
+        cached: fs.readdirSync(process.env.NODE_COMPILE_CACHE ?? '/nonexistent', { recursive: true }).length,
       }));`;
-    const found = JSON.parse(await podman(['exec', authority.name, 'node', '-e', program])) as { tini: boolean; portwarden: string; npm: string[]; modules: string[]; node: string; env: string };
+    const found = JSON.parse(await podman(['exec', authority.name, 'node', '-e', program])) as { tini: boolean; portwarden: string; npm: string[]; modules: string[]; node: string; env: string; compileCache: string; cached: number };
     expect(found).toMatchObject({ tini: true, portwarden: '/app/bin/portwarden.js', npm: [], env: 'production' });
     expect(found.node).toMatch(/^v24\./);
+    // the compile cache was filled at build time, so a start on the read-only root skips stripping and compiling
+    expect(found.compileCache).toBe('/app/.compile-cache');
+    expect(found.cached, 'compiled modules in the cache').toBeGreaterThan(300);
     const lock = JSON.parse(await readFile('package.json', 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
     for (const name of Object.keys(lock.dependencies)) expect(found.modules, name).toContain(name);
     for (const name of Object.keys(lock.devDependencies)) expect(found.modules, `${name} is a devDependency`).not.toContain(name.split('/')[0]);
