@@ -22,18 +22,29 @@ export interface RegisterView {
  *    `port_conflict`: held by another service; `cooling_down`: released by another service
  *    less than `reuse_cooldown` ago; `assignment_mismatch`: the service holds other numbers;
  * 3. `out_of_range`: no range open to the service and environment holds the number.
- * Only `registered` definitions are checked; ports are matched by service, not by name,
- * because manifests name ports (`http`) independently of the register (`api`).
+ * Only `registered` definitions are checked, and a Service's numeric `targetPort`, which is
+ * `port_conflict` when the register gives the number to another service and not to the
+ * Service's own: it forwards to another service's port. Ports are matched by service, not by
+ * name, because manifests name ports (`http`) independently of the register (`api`).
  */
 export function registerFindings(definitions: readonly PortDefinition[], view: RegisterView): Finding[] {
   const constraints = new Constraints(view.policy, view.uses ?? [], view.now);
   const findings: Finding[] = [];
   for (const def of definitions) {
-    if (!def.registered) continue;
-    const found = check(def, view, constraints);
+    const found = def.registered ? check(def, view, constraints) : def.field === 'targetPort' ? checkTarget(def, view, constraints) : undefined;
     if (found) findings.push(found);
   }
   return findings;
+}
+
+/** A forwarding target is not the Service's number, but it must not be another service's. */
+function checkTarget(def: PortDefinition, view: RegisterView, constraints: Constraints): Finding | undefined {
+  if (!view.uses) return undefined;
+  const held = constraints.usesAt(view.env, def.protocol, def.number).filter((use) => use.releasedAt === undefined);
+  const other = held[0];
+  if (!other || held.some((use) => use.service === def.service)) return undefined;
+  const subject = `${fieldLabels[def.field]} ${formatNumber(def.number, def.protocol)}`;
+  return finding(def, 'port_conflict', `${subject} is registered to ${other.service}/${other.name} in ${view.env}: the Service forwards to another service's port`);
 }
 
 function check(def: PortDefinition, view: RegisterView, constraints: Constraints): Finding | undefined {
