@@ -1,16 +1,15 @@
 import { allocate } from '../../register/allocate.ts';
 import type { PortDefinition } from '../../register/conflicts/definition.ts';
-import type { NumberUse } from '../../register/number-use.ts';
 import type { RegisterPolicy } from '../../register/policy.ts';
-import type { PortRecord, Protocol } from '../../register/port-record.ts';
+import type { Protocol } from '../../register/port-record.ts';
+import type { RegisterReading } from './register-view.ts';
 
 /** What advice is computed from: the object's service and environment, and one reading of the register. */
 export interface AdviceContext {
   service: string;
   env: string;
   policy: RegisterPolicy;
-  register: readonly PortRecord[];
-  uses: readonly NumberUse[];
+  reading: RegisterReading;
   now: number;
 }
 
@@ -32,7 +31,7 @@ export function adviceFor(item: { rule: string; number: number }, def: PortDefin
     case 'out_of_range':
       return instead(def, context);
     case 'assignment_mismatch': {
-      const registered = def?.name !== undefined && context.register.some((port) => port.service === context.service && port.name === def.name && port.env === context.env && live.has(port.state));
+      const registered = def?.name !== undefined && context.reading.ports.some((port) => port.service === context.service && port.name === def.name && port.env === context.env && live.has(port.state));
       if (registered) return `use the registered number, or move the port on purpose: portwarden ports transition ${context.service}/${def?.name} --to ${item.number} --window 1h --env ${context.env}`;
       return `use a registered number, or request this one: ${requestCommand(context, def?.name, item.number, protocol)}`;
     }
@@ -49,10 +48,10 @@ const live = new Set(['requested', 'active', 'transitioning']);
 
 /** The number the register would give this port, and the command that asks for it. */
 function instead(def: PortDefinition | undefined, context: AdviceContext): string {
-  const { service, env, policy, uses, now } = context;
+  const { service, env, policy, reading, now } = context;
   const protocol = def?.protocol ?? 'tcp';
   if (!def?.name) return `name the port and ask the register for its number: ${requestCommand(context, undefined, undefined, protocol)}`;
-  const result = allocate({ service, name: def.name, env, protocol }, policy, uses, now);
+  const result = allocate({ service, name: def.name, env, protocol }, policy, reading.index, now);
   if (!result.ok) return `the register has no number for ${service}/${def.name} in ${env}: ${result.message}`;
   if (result.source === 'existing') return `use ${result.number}, the register's number for ${service}/${def.name}`;
   const range = result.range ? ` in range ${result.range}` : '';
@@ -69,7 +68,7 @@ function requestCommand(context: AdviceContext, name: string | undefined, number
 
 /** The owner of whichever other service holds, or last released, the number. */
 function ownerOf(number: number, protocol: Protocol, context: AdviceContext): string | undefined {
-  const holders = context.register.filter(
+  const holders = context.reading.ports.filter(
     (port) =>
       port.env === context.env &&
       port.protocol === protocol &&

@@ -2,10 +2,9 @@ import { checkDefinitions } from '../../register/conflicts/check.ts';
 import { emptyExtraction, type Extraction, type PortDefinition } from '../../register/conflicts/definition.ts';
 import { checkRules, type Finding } from '../../register/conflicts/finding.ts';
 import { kubernetesPorts } from '../../register/conflicts/kubernetes-ports.ts';
-import { usesFromRecords } from '../../register/number-use.ts';
 import type { RegisterPolicy } from '../../register/policy.ts';
-import type { PortRecord } from '../../register/port-record.ts';
 import { adviceFor, type AdviceContext } from './advice.ts';
+import { liveKey, type RegisterReading } from './register-view.ts';
 
 /**
  * What the webhook reports, a closed list (it is the `rule` label of
@@ -44,13 +43,13 @@ export function portsFingerprint(ports: Extraction, owner: string): string {
   return JSON.stringify([owner, keys, ports.problems.length]);
 }
 
-/** What the object's ports are judged against: the register (one reading) and its policy. */
+/** What the object's ports are judged against: one reading of the register, and its policy. */
 export interface JudgeInput {
   ports: Extraction;
   service: string;
   env: string;
   policy: RegisterPolicy;
-  register: readonly PortRecord[];
+  reading: RegisterReading;
   now: number;
 }
 
@@ -61,14 +60,13 @@ export interface JudgeInput {
  * number held by another service, and what to request instead.
  */
 export function judgePorts(input: JudgeInput): Judgement {
-  const { ports, service, env, policy, register, now } = input;
+  const { ports, service, env, policy, reading, now } = input;
   const defs = ports.definitions;
-  const found = checkDefinitions(defs, { env, policy, register: { file: 'authority', ports: register }, now });
-  const context: AdviceContext = { service, env, policy, register, uses: usesFromRecords(register), now };
+  const found = checkDefinitions(defs, { env, policy, register: { file: 'authority', ports: reading.ports, index: reading.index }, now });
+  const context: AdviceContext = { service, env, policy, reading, now };
   const findings: AdmissionFinding[] = found.map((item) => ({ rule: item.rule, text: line(item, adviceFor(item, defOf(defs, item), context)) }));
   const judged = new Set(found.map((item) => `${item.place}|${item.field}`));
-  const holdsAny = register.some((port) => port.service === service && port.env === env && live.has(port.state));
-  if (!holdsAny) {
+  if (!reading.liveServices.has(liveKey(service, env))) {
     for (const def of defs) {
       if (!def.registered || judged.has(`${def.place}|${def.field}`)) continue;
       const subject = `${def.field} ${def.number}/${def.protocol}`;
@@ -81,8 +79,6 @@ export function judgePorts(input: JudgeInput): Judgement {
   const notes = [...ports.problems, ...ports.notes].map((problem) => `${problem.place ?? 'object'}: ${problem.message}`);
   return { findings, notes };
 }
-
-const live = new Set(['requested', 'active', 'transitioning']);
 
 function defOf(defs: readonly PortDefinition[], item: Finding): PortDefinition | undefined {
   return defs.find((def) => def.place === item.place && def.field === item.field && def.number === item.number);

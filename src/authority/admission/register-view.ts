@@ -1,12 +1,16 @@
 import type { Clock } from '../../shared/clock.ts';
 import { PortwardenError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
+import { indexUses, usesFromRecords, type UseIndex } from '../../register/number-use.ts';
 import type { PortRecord } from '../../register/port-record.ts';
 import type { Counter } from 'prom-client';
 
-/** The register's ports as one read saw them. */
+/** The register's ports as one read saw them, and their numbers indexed. */
 export interface RegisterReading {
   ports: readonly PortRecord[];
+  index: UseIndex;
+  /** `service env` of every port requested, active or transitioning (static or ephemeral). */
+  liveServices: ReadonlySet<string>;
   /** When the read began (clock milliseconds). */
   readAt: number;
 }
@@ -96,7 +100,9 @@ export class RegisterView {
       const generation = this.#generation;
       const readAt = this.#o.clock.now();
       try {
-        const reading = { ports: await this.#o.read(), readAt };
+        const ports = await this.#o.read();
+        const live = ports.filter((port) => port.state === 'requested' || port.state === 'active' || port.state === 'transitioning');
+        const reading = { ports, index: indexUses(usesFromRecords(ports)), liveServices: new Set(live.map((port) => liveKey(port.service, port.env))), readAt };
         this.#reading = reading;
         this.#readingGeneration = generation;
         this.#lastError = undefined;
@@ -113,6 +119,11 @@ export class RegisterView {
     })();
     return this.#inFlight;
   }
+}
+
+/** The key of `RegisterReading.liveServices`. */
+export function liveKey(service: string, env: string): string {
+  return `${service}\u0000${env}`;
 }
 
 function describe(err: unknown): string {

@@ -68,7 +68,7 @@ export class AdmissionWebhook {
       notes = [...ports.problems, ...ports.notes].map((problem) => `${problem.place ?? 'object'}: ${problem.message}`);
     } else {
       const { reading, staleNote } = await this.#o.view.current();
-      ({ findings, notes } = judgePorts({ ports, service: subject.service, env: subject.env, policy: this.#o.policy, register: reading.ports, now: this.#o.now() }));
+      ({ findings, notes } = judgePorts({ ports, service: subject.service, env: subject.env, policy: this.#o.policy, reading, now: this.#o.now() }));
       if (staleNote) notes.push(staleNote);
     }
     const rule = findings[0]?.rule ?? '';

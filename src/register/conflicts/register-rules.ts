@@ -1,5 +1,5 @@
 import { Constraints } from '../constraints.ts';
-import { formatNumber, type NumberUse } from '../number-use.ts';
+import { formatNumber, indexUses, type NumberUse, type UseIndex } from '../number-use.ts';
 import { formatSpan, type RegisterPolicy } from '../policy.ts';
 import { fieldLabels, type PortDefinition } from './definition.ts';
 import { finding, type Finding } from './finding.ts';
@@ -8,8 +8,8 @@ import { finding, type Finding } from './finding.ts';
 export interface RegisterView {
   env: string;
   policy: RegisterPolicy;
-  /** The register's numbers (all environments); undefined checks the policy alone. */
-  uses?: readonly NumberUse[] | undefined;
+  /** The register's numbers (all environments), maybe indexed already; undefined checks the policy alone. */
+  uses?: readonly NumberUse[] | UseIndex | undefined;
   /** Milliseconds since the epoch, for the reuse cool-down. */
   now: number;
 }
@@ -28,18 +28,19 @@ export interface RegisterView {
  * name, because manifests name ports (`http`) independently of the register (`api`).
  */
 export function registerFindings(definitions: readonly PortDefinition[], view: RegisterView): Finding[] {
-  const constraints = new Constraints(view.policy, view.uses ?? [], view.now);
+  const index = view.uses === undefined ? undefined : 'slots' in view.uses ? view.uses : indexUses(view.uses);
+  const constraints = new Constraints(view.policy, index ?? [], view.now);
   const findings: Finding[] = [];
   for (const def of definitions) {
-    const found = def.registered ? check(def, view, constraints) : def.field === 'targetPort' ? checkTarget(def, view, constraints) : undefined;
+    const found = def.registered ? check(def, view, index, constraints) : def.field === 'targetPort' ? checkTarget(def, view, index, constraints) : undefined;
     if (found) findings.push(found);
   }
   return findings;
 }
 
 /** A forwarding target is not the Service's number, but it must not be another service's. */
-function checkTarget(def: PortDefinition, view: RegisterView, constraints: Constraints): Finding | undefined {
-  if (!view.uses) return undefined;
+function checkTarget(def: PortDefinition, view: RegisterView, index: UseIndex | undefined, constraints: Constraints): Finding | undefined {
+  if (!index) return undefined;
   const held = constraints.usesAt(view.env, def.protocol, def.number).filter((use) => use.releasedAt === undefined);
   const other = held[0];
   if (!other || held.some((use) => use.service === def.service)) return undefined;
@@ -47,7 +48,7 @@ function checkTarget(def: PortDefinition, view: RegisterView, constraints: Const
   return finding(def, 'port_conflict', `${subject} is registered to ${other.service}/${other.name} in ${view.env}: the Service forwards to another service's port`);
 }
 
-function check(def: PortDefinition, view: RegisterView, constraints: Constraints): Finding | undefined {
+function check(def: PortDefinition, view: RegisterView, index: UseIndex | undefined, constraints: Constraints): Finding | undefined {
   const subject = `${fieldLabels[def.field]} ${formatNumber(def.number, def.protocol)}`;
   if (def.hostBound && !def.reservedAllowed) {
     const reserved = constraints.checkReserved(def.number);
@@ -56,11 +57,11 @@ function check(def: PortDefinition, view: RegisterView, constraints: Constraints
       return finding(def, 'reserved_port', `${subject} is in the reserved range ${formatSpan(reserved.reserved)}${hint}`);
     }
   }
-  if (view.uses) {
+  if (index) {
     const here = constraints.usesAt(view.env, def.protocol, def.number);
     const held = here.filter((use) => use.releasedAt === undefined);
     if (held.some((use) => use.service === def.service)) return undefined;
-    const mine = view.uses.filter(
+    const mine = (index.byService.get(def.service) ?? []).filter(
       (use) => use.releasedAt === undefined && use.service === def.service && use.env === view.env && use.protocol === def.protocol,
     );
     const other = held[0];
