@@ -69,7 +69,7 @@ describe('the admission webhook', () => {
     expect(response.status).toMatchObject({ code: 403, reason: 'Forbidden' });
     expect(response.status.message).toBe(
       [
-        'portwarden refused Deployment payments/payments (service payments from pod template label portwarden.dev/service, env prod from label portwarden.dev/env): 1 port finding',
+        'Deployment payments/payments (service payments from pod template label portwarden.dev/service, env prod from label portwarden.dev/env): 1 port finding',
         "- initContainers[portwarden].ports[api]: port_conflict: containerPort 20010/tcp is registered to orders/api in prod; payments/api is registered at 20001/tcp; owner team-orders; use 20001, the register's number for payments/api",
       ].join('\n'),
     );
@@ -134,7 +134,7 @@ describe('the admission webhook', () => {
     expect(response.allowed).toBe(false);
     expect(response.status.message).toContain('- containers[app].ports[http]: duplicate_in_inputs: containerPort 20001/tcp is already bound in the same pod at initContainers[portwarden].ports[api]; give each its own number');
     // the generated name is what the refusal names, as the pod has none yet
-    expect(response.status.message).toMatch(/^portwarden refused Pod payments\/payments-6d4cf56db6-\* /);
+    expect(response.status.message).toMatch(/^Pod payments\/payments-6d4cf56db6-\* /);
   });
 
   it('refuses, in enforce, the ports of a service the register does not know, and says how to request them', async () => {
@@ -182,7 +182,7 @@ describe('the admission webhook', () => {
     expect(response.allowed).toBe(true);
     expect(response.status).toBeUndefined();
     expect(response.warnings).toEqual([
-      expect.stringMatching(/^portwarden audit \(would refuse\): initContainers\[portwarden\]\.ports\[api\]: port_conflict: containerPort 20010\/tcp is registered to orders\/api in prod/),
+      expect.stringMatching(/^portwarden \(audit, would refuse\): initContainers\[portwarden\]\.ports\[api\]: port_conflict: containerPort 20010\/tcp is registered to orders\/api in prod/),
       'portwarden: containers[app].ports[debug]: protocol SCTP is not checked (tcp and udp only)',
     ]);
     for (const warning of response.warnings as string[]) expect(warning.length).toBeLessThanOrEqual(256);

@@ -75,7 +75,7 @@ export class AdmissionWebhook {
     const noteWarnings = notes.map((note) => `portwarden: ${note}`);
     if (findings.length === 0) return allowed(policy.mode, noteWarnings);
     if (policy.mode === 'audit') {
-      const warnings = [...findings.map((f) => `portwarden audit (would refuse): ${f.text}`), ...noteWarnings];
+      const warnings = [...findings.map((f) => `portwarden (audit, would refuse): ${f.text}`), ...noteWarnings];
       return { allowed: true, warnings, result: 'warned', rule, mode: policy.mode };
     }
     return { allowed: false, message: refusal(request, object, subject, findings), warnings: noteWarnings, result: 'refused', rule, mode: policy.mode };
@@ -99,7 +99,7 @@ function refusal(request: AdmissionRequest, object: Record<string, unknown>, sub
   const where = request.namespace ? `${request.namespace}/${name}` : name;
   const whose = subject.ok ? ` (service ${subject.service} from ${subject.serviceFrom}, env ${subject.env} from ${subject.envFrom})` : '';
   const count = findings.length === 1 ? '1 port finding' : `${findings.length} port findings`;
-  return [`portwarden refused ${request.kind.kind} ${where}${whose}: ${count}`, ...findings.map((f) => `- ${f.text}`)].join('\n');
+  return [`${request.kind.kind} ${where}${whose}: ${count}`, ...findings.map((f) => `- ${f.text}`)].join('\n');
 }
 
 function stringAt(value: unknown): string | undefined {
