@@ -311,6 +311,12 @@ describe('the admission webhook', () => {
     expect(mount?.volume.secret?.secretName).toBe(certificate.spec.secretName);
     expect(certificate.spec.dnsNames).toContain(`${service.metadata.name}.${service.metadata.namespace}.svc`);
     expect(certificate.spec.usages).toContain('server auth');
+    // signed by a CA Issuer whose CA a self-signed Issuer makes, all in the authority's namespace
+    const issuer = find('Issuer', certificate.spec.issuerRef.name);
+    const ca = objects.find((o) => o.kind === 'Certificate' && o.spec.isCA === true && o.spec.secretName === issuer.spec.ca?.secretName);
+    expect(ca, 'the CA Certificate behind the Issuer').toBeDefined();
+    expect(find('Issuer', ca?.spec.issuerRef.name).spec.selfSigned).toEqual({});
+    for (const o of [issuer, ca]) expect(o?.metadata.namespace).toBe(deployment.metadata.namespace);
   });
 
   it('speaks v1 without side effects, with a short timeout, ignoring failures unless a namespace opts in to Fail', () => {
