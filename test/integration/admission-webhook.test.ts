@@ -103,6 +103,22 @@ describe('the admission webhook', () => {
     expect(second.status.message).toContain('- ports[api]: port_conflict: Service port 20010/tcp is registered to orders/api in prod');
   });
 
+  it('refuses a number another service released less than reuse_cooldown ago, until the cool-down ends', async () => {
+    const t = await webhook();
+    expect((await t.api('POST', `/v1/ports/${encodeURIComponent('orders/api')}/release?env=prod`, { body: {} })).status).toBe(200);
+    const body = review('statefulset');
+    podSpecOf(body).containers[0].ports.push({ name: 'replication', containerPort: 20010, protocol: 'TCP' });
+    const response = await decide(t, body);
+    expect(response.status.message).toContain(
+      '- containers[db].ports[replication]: cooling_down: containerPort 20010/tcp was released by orders/api at 2026-01-01T12:00:00.000Z and is free again at 2026-01-02T12:00:00.000Z; owner team-orders;',
+    );
+    // the cool-down ends with the clock, not with a register change: what is left is that
+    // ledger holds its other number, not this one
+    t.clock.advance(24 * 3_600_000);
+    const later = await decide(t, body);
+    expect(later.status.message).toContain('- containers[db].ports[replication]: assignment_mismatch: containerPort 20010/tcp does not match the register: ledger is registered at 20100/tcp (pg) in prod');
+  });
+
   it('refuses a number in a reserved range where it binds on the node', async () => {
     const t = await webhook();
     const body = review('daemonset');
