@@ -1,5 +1,5 @@
 import { checkDefinitions } from '../../register/conflicts/check.ts';
-import { emptyExtraction, type Extraction, type PortDefinition } from '../../register/conflicts/definition.ts';
+import { emptyExtraction, fieldLabels, type Extraction, type PortDefinition } from '../../register/conflicts/definition.ts';
 import { checkRules, type Finding } from '../../register/conflicts/finding.ts';
 import { kubernetesPorts } from '../../register/conflicts/kubernetes-ports.ts';
 import type { RegisterPolicy } from '../../register/policy.ts';
@@ -69,15 +69,19 @@ export function judgePorts(input: JudgeInput): Judgement {
   if (!reading.liveServices.has(liveKey(service, env))) {
     for (const def of defs) {
       if (!def.registered || judged.has(`${def.place}|${def.field}`)) continue;
-      const subject = `${def.field} ${def.number}/${def.protocol}`;
+      const subject = `${fieldLabels[def.field]} ${def.number}/${def.protocol}`;
       findings.push({
         rule: 'unregistered_service',
         text: `${def.place}: unregistered_service: ${subject}: ${service} holds no port in the register in ${env}; ${adviceFor({ rule: 'unregistered_service', number: def.number }, def, context)}`,
       });
     }
   }
-  const notes = [...ports.problems, ...ports.notes].map((problem) => `${problem.place ?? 'object'}: ${problem.message}`);
-  return { findings, notes };
+  return { findings, notes: notesOf(ports) };
+}
+
+/** The ports the extraction could not read, and what it skipped, as notes. */
+export function notesOf(ports: Extraction): string[] {
+  return [...ports.problems, ...ports.notes].map((problem) => `${problem.place ?? 'object'}: ${problem.message}`);
 }
 
 function defOf(defs: readonly PortDefinition[], item: Finding): PortDefinition | undefined {

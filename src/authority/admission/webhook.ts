@@ -3,7 +3,7 @@ import { PortwardenError } from '../../shared/errors.ts';
 import { hasPorts } from '../../register/conflicts/kubernetes-ports.ts';
 import { asRecord } from '../../register/conflicts/plain-values.ts';
 import type { RegisterPolicy } from '../../register/policy.ts';
-import { judgePorts, objectPorts, portsFingerprint, type AdmissionFinding, type AdmissionRule } from './judge.ts';
+import { judgePorts, notesOf, objectPorts, portsFingerprint, type AdmissionFinding, type AdmissionRule } from './judge.ts';
 import type { AdmissionAnswer, AdmissionRequest } from './review.ts';
 import type { RegisterView } from './register-view.ts';
 import { namespacePolicy, subjectOf, type NamespacePolicy, type Subject } from './subject.ts';
@@ -65,7 +65,7 @@ export class AdmissionWebhook {
     let notes: string[];
     if (!subject.ok) {
       findings = ports.definitions.length > 0 ? [{ rule: subject.rule, text: `${subject.rule}: ${subject.message}` }] : [];
-      notes = [...ports.problems, ...ports.notes].map((problem) => `${problem.place ?? 'object'}: ${problem.message}`);
+      notes = notesOf(ports);
     } else {
       const { reading, staleNote } = await this.#o.view.current();
       ({ findings, notes } = judgePorts({ ports, service: subject.service, env: subject.env, policy: this.#o.policy, reading, now: this.#o.now() }));
