@@ -48,6 +48,24 @@ export function createAuthorityMetrics(registry: Registry = new Registry()) {
       buckets: [0.001, 0.005, 0.025, 0.1, 0.5, 2.5, 30, 300],
       registers,
     }),
+    admissionReviews: new Counter({
+      name: 'portwarden_admission_reviews_total',
+      help: 'Admission reviews by object kind, result (allowed, warned, refused, error) and the rule of the first finding.',
+      labelNames: ['kind', 'result', 'rule'] as const,
+      registers,
+    }),
+    admissionReviewDuration: new Histogram({
+      name: 'portwarden_admission_review_duration_seconds',
+      help: 'Time to answer an admission review, from the request to the answer.',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1, 3],
+      registers,
+    }),
+    admissionViewRefreshes: new Counter({
+      name: 'portwarden_admission_view_refreshes_total',
+      help: 'Reads of the register into the admission webhook\'s in-memory view: ok, failed.',
+      labelNames: ['result'] as const,
+      registers,
+    }),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { AuthorityContext } from './context.ts';
 import type { Route } from './http/router.ts';
 import { accessRoutes } from './access/routes.ts';
+import { admissionRoutes } from './admission/routes.ts';
 import { auditRoutes } from './audit/routes.ts';
 import { checkRoutes } from './register/check-routes.ts';
 import { discoverRoutes } from './register/discovery-routes.ts';
@@ -30,4 +31,5 @@ export const routeFactories: readonly ((ctx: AuthorityContext) => Route[])[] = [
   checkRoutes,
   discoverRoutes,
   drillRoutes,
+  admissionRoutes,
 ];

@@ -124,7 +124,7 @@ export class ApiServer {
         headers: req.headers,
         principal,
         signal: abort.signal,
-        body: async (schema) => validate(schema, await (bodyRead ??= readJsonBody(req, this.#o.bodyLimit ?? defaultBodyLimit))),
+        body: async (schema) => validate(schema, await (bodyRead ??= readJsonBody(req, match.route.bodyLimit ?? this.#o.bodyLimit ?? defaultBodyLimit))),
         queryAs: (schema) => {
           const query: Record<string, string> = {};
           for (const [key, value] of url.searchParams) {

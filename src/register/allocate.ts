@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Constraints, type ConstraintRefusal } from './constraints.ts';
-import { samePort, type NumberUse, type PortKey } from './number-use.ts';
+import { samePort, type NumberUse, type PortKey, type UseIndex } from './number-use.ts';
 import { admittingRanges, describeRange, specificity, type NamedRange, type PortSpan, type RegisterPolicy } from './policy.ts';
 
 /** A port asking for a number; with `number`, that number is validated and never moved. */
@@ -32,22 +32,26 @@ export type AllocationResult =
  *    request (see `specificity`), then linear probing steps up (wrapping) past reserved, taken
  *    and cooling numbers; an exhausted tier falls through to the next wider one.
  *
+ * `uses` may come indexed (`indexUses`), when one reading of the register answers many requests.
+ *
  * Tie rule: when two ports hash to the same start, the one allocated first keeps it and the
  * later one takes the next free number. Numbers never move after allocation, so request order
  * matters only for such collisions. The hash leaves out env and protocol: the same name lands
  * on the same number in every environment and in both the tcp and udp spaces.
  */
-export function allocate(request: AllocationRequest, policy: RegisterPolicy, uses: readonly NumberUse[], now: number): AllocationResult {
+export function allocate(request: AllocationRequest, policy: RegisterPolicy, uses: readonly NumberUse[] | UseIndex, now: number): AllocationResult {
   const constraints = new Constraints(policy, uses, now);
   if (request.number !== undefined) {
     const result = constraints.check({ ...request, number: request.number });
     return result.ok ? { ok: true, number: request.number, source: 'explicit', range: result.range } : result;
   }
 
-  const own = uses.find((use) => use.releasedAt === undefined && samePort(use, request));
+  // only the service's own uses can be this port's, here or in another environment
+  const services = 'slots' in uses ? (uses.byService.get(request.service) ?? []) : uses;
+  const own = services.find((use) => use.releasedAt === undefined && samePort(use, request));
   if (own) return { ok: true, number: own.number, source: 'existing' };
 
-  const elsewhere = uses
+  const elsewhere = services
     .filter((use) => use.releasedAt === undefined && use.service === request.service && use.name === request.name)
     .filter((use) => use.protocol === request.protocol && use.env !== request.env)
     .map((use) => use.number)

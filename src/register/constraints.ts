@@ -1,5 +1,5 @@
 import { PortwardenError } from '../shared/errors.ts';
-import { formatNumber, samePort, type NumberUse, type PortKey } from './number-use.ts';
+import { formatNumber, indexUses, samePort, slotKey, type NumberUse, type PortKey, type UseIndex } from './number-use.ts';
 import { admittingRanges, describeRange, formatSpan, reservedSpan, type NamedRange, type PortSpan, type RegisterPolicy } from './policy.ts';
 
 /** The rules that may refuse a number, in the order they are applied. */
@@ -30,23 +30,18 @@ export type ConstraintResult = { ok: true; range: string } | ConstraintRefusal;
 export class Constraints {
   readonly policy: RegisterPolicy;
   readonly now: number;
-  readonly #uses = new Map<string, NumberUse[]>();
+  readonly #slots: UseIndex['slots'];
 
-  /** `now` is milliseconds since the epoch, from the injected clock. */
-  constructor(policy: RegisterPolicy, uses: readonly NumberUse[], now: number) {
+  /** `now` is milliseconds since the epoch, from the injected clock; `uses` may come indexed already. */
+  constructor(policy: RegisterPolicy, uses: readonly NumberUse[] | UseIndex, now: number) {
     this.policy = policy;
     this.now = now;
-    for (const use of uses) {
-      const key = slot(use.env, use.protocol, use.number);
-      const list = this.#uses.get(key);
-      if (list) list.push(use);
-      else this.#uses.set(key, [use]);
-    }
+    this.#slots = ('slots' in uses ? uses : indexUses(uses)).slots;
   }
 
   /** Every use of a number in an environment and protocol. */
   usesAt(env: string, protocol: NumberUse['protocol'], number: number): readonly NumberUse[] {
-    return this.#uses.get(slot(env, protocol, number)) ?? [];
+    return this.#slots.get(slotKey(env, protocol, number)) ?? [];
   }
 
   /** Applies every rule, in order, and returns the first refusal or the admitting range. */
@@ -132,10 +127,6 @@ export class PortRefusedError extends PortwardenError {
 /** Turns a refusal (data) into the error the API and the CLI report. */
 export function refusalError(refusal: { rule: keyof typeof refusalCodes; message: string }): PortRefusedError {
   return new PortRefusedError(refusal.rule, refusal.message);
-}
-
-function slot(env: string, protocol: string, number: number): string {
-  return `${env}\u0000${protocol}\u0000${number}`;
 }
 
 function keyOf(use: NumberUse): PortKey {

@@ -58,6 +58,36 @@ export function usesFromRecords(records: readonly Frozen<PortRecord>[]): NumberU
   return uses;
 }
 
+/**
+ * A register's uses indexed by (env, protocol, number) and by service, built once per reading
+ * of the register, so checks against one reading cost the definitions checked, not the size of
+ * the register.
+ */
+export interface UseIndex {
+  readonly uses: readonly NumberUse[];
+  readonly slots: ReadonlyMap<string, readonly NumberUse[]>;
+  readonly byService: ReadonlyMap<string, readonly NumberUse[]>;
+}
+
+/** Indexes uses (see `UseIndex`). */
+export function indexUses(uses: readonly NumberUse[]): UseIndex {
+  const slots = new Map<string, NumberUse[]>();
+  const byService = new Map<string, NumberUse[]>();
+  for (const use of uses) {
+    for (const [map, key] of [[slots, slotKey(use.env, use.protocol, use.number)], [byService, use.service]] as const) {
+      const list = map.get(key);
+      if (list) list.push(use);
+      else map.set(key, [use]);
+    }
+  }
+  return { uses, slots, byService };
+}
+
+/** The key of a number's slot: numbers are unique per environment and protocol. */
+export function slotKey(env: string, protocol: string, number: number): string {
+  return `${env}\u0000${protocol}\u0000${number}`;
+}
+
 /** `20001/tcp` */
 export function formatNumber(number: number, protocol: Protocol): string {
   return `${number}/${protocol}`;

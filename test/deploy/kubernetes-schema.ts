@@ -18,6 +18,7 @@ export const kubernetesVersion = '1.36';
  */
 const customResourcePackages: Record<string, string> = {
   'monitoring.coreos.com': '@kubernetes-models/prometheus-operator', // prometheus-operator v0.91
+  'cert-manager.io': '@kubernetes-models/cert-manager', // the webhook's certificates (webhook-certificates.yaml)
 };
 
 type Obj = Record<string, unknown>;

@@ -7,6 +7,8 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { main } from '../../src/cli/main.ts';
+import { namespacePolicy } from '../../src/authority/admission/subject.ts';
+import { hasPorts } from '../../src/register/conflicts/kubernetes-ports.ts';
 import { authoritySchema } from '../../src/shared/config/authority-schema.ts';
 import { parseConfigText } from '../../src/shared/config/load.ts';
 import { safeSidecarSchema } from '../../src/sidecar/reload/safety.ts';
@@ -27,6 +29,7 @@ const dir = 'deploy/kubernetes';
 const run = promisify(execFile);
 // every manifest, in subdirectories too, so a file added later is read and validated as well
 const files = (await readdir(dir, { recursive: true })).filter((file) => /\.ya?ml$/.test(file)).sort();
+const docsDeploy = await readFile('docs/deploy.md', 'utf8');
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 /** Every document of every file, as written. */
@@ -115,7 +118,7 @@ function seconds(ms: number): number {
 
 describe('Kubernetes manifests', () => {
   it('are well-formed objects with names Kubernetes accepts', () => {
-    expect(files).toEqual(expect.arrayContaining(['authority.yaml', 'payments.yaml', 'monitoring.yaml']));
+    expect(files).toEqual(expect.arrayContaining(['authority.yaml', 'payments.yaml', 'monitoring.yaml', 'webhook.yaml', 'webhook-certificates.yaml']));
     for (const o of objects) {
       expect(typeof o.apiVersion, `${o.file}: apiVersion`).toBe('string');
       expect(typeof o.kind, `${o.file}: kind`).toBe('string');
@@ -179,14 +182,38 @@ describe('Kubernetes manifests', () => {
       expect(container.securityContext).toMatchObject(hardened);
     });
 
-    it('is reachable through its Service at the URL the sidecar uses', () => {
+    it('is reachable over HTTPS through its Service at the URL the sidecar uses, with a certificate for that name', () => {
       const service = find('Service', 'portwarden-authority');
       expect(service.spec.selector).toEqual(deployment.spec.selector.matchLabels);
       const port = (service.spec.ports as Obj[])[0] as Obj;
       expect(containerPort(container, port.targetPort)).toBe(config.listen.port);
       const sidecar = sidecarConfig();
-      expect(sidecar.authority.url).toBe(`http://${service.metadata.name}.${service.metadata.namespace}.svc:${port.port}`);
+      const host = `${service.metadata.name}.${service.metadata.namespace}.svc`;
+      expect(sidecar.authority.url).toBe(`https://${host}:${port.port}`);
       expect(sidecar.authority.issuer).toBe(config.issuer);
+      expect(authorityCertificate().spec.dnsNames).toContain(host);
+      // the sidecar trusts the authority's CA from a ConfigMap copied into its namespace (docs/deploy.md)
+      const payments = find('Deployment', 'payments').spec.template.spec as Obj;
+      const portwarden = (payments.initContainers as Obj[]).find((c) => c.name === 'portwarden') as Obj;
+      const ca = mountOf(portwarden, payments, sidecar.authority.ca ?? '');
+      expect(ca?.volume.configMap?.name).toBe('portwarden-authority-ca');
+      expect(posix.relative(ca?.mountPath ?? '', sidecar.authority.ca ?? '')).toBe('ca.crt');
+      expect(docsDeploy).toContain('create configmap portwarden-authority-ca --from-file=ca.crt');
+    });
+
+    it('serves TLS from the Secret the cert-manager Certificate writes, and is probed over HTTPS', () => {
+      expect(config.tls).toBeDefined();
+      const secret = authorityCertificate().spec.secretName;
+      for (const path of [config.tls?.cert ?? '', config.tls?.key ?? '']) {
+        const mount = mountOf(container, pod, path);
+        expect(mount?.volume.secret?.secretName, path).toBe(secret);
+        expect(posix.relative(mount?.mountPath ?? '', path)).toMatch(/^tls\.(crt|key)$/);
+      }
+      for (const kind of ['startupProbe', 'livenessProbe', 'readinessProbe']) expect(container[kind].httpGet.scheme, kind).toBe('HTTPS');
+      expect(deployment.spec.template.metadata.annotations['prometheus.io/scheme']).toBe('https');
+      const monitor = (find('ServiceMonitor', 'portwarden-authority').spec.endpoints as Obj[])[0] as Obj;
+      expect(monitor.scheme).toBe('https');
+      expect(monitor.tlsConfig.ca.secret).toEqual({ name: secret, key: 'ca.crt' });
     });
   });
 
@@ -361,8 +388,8 @@ webhooks:
       `Deployment portwarden-authority: apiVersion extensions/v1beta1: not a stable API version; Kubernetes ${kubernetesVersion} may not serve it`,
     ]);
     expect(await problems('apiVersion: apps/v1\nkind: Deploymnet\nmetadata: { name: x }\n')).toEqual([`Deploymnet x: kind Deploymnet: not in apps/v1 (Kubernetes ${kubernetesVersion})`]);
-    expect(await problems('apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: { name: x }\n')).toEqual([
-      'Certificate x: apiVersion cert-manager.io/v1, kind Certificate: no schema known for it; add the @kubernetes-models package of its operator to the test',
+    expect(await problems('apiVersion: traefik.io/v1alpha1\nkind: IngressRoute\nmetadata: { name: x }\n')).toEqual([
+      'IngressRoute x: apiVersion traefik.io/v1alpha1, kind IngressRoute: no schema known for it; add the @kubernetes-models package of its operator to the test',
     ]);
   });
 
@@ -374,7 +401,117 @@ webhooks:
 
   it('reads YAML as kubectl does: 1.1 octals and booleans, no duplicate keys', () => {
     expect(manifestDocuments('defaultMode: 0440\noptional: yes\n')).toEqual([{ defaultMode: 288, optional: true }]);
-    expect(() => manifestDocuments('kind: Service\nkind: Pod\n')).toThrow(/unique/i);
+    expect(() => manifestDocuments('kind: Service\nkind: Pod\n')).toThrow(/unique/i);  });
+});
+
+describe('the admission webhook', () => {
+  const configuration = find('ValidatingWebhookConfiguration', 'portwarden');
+  const webhooks = configuration.webhooks as Obj[];
+  const service = find('Service', 'portwarden-authority');
+  const deployment = find('Deployment', 'portwarden-authority');
+  const container = deployment.spec.template.spec.containers[0] as Obj;
+  const authorityConfig = () => parseConfigText(configMapEntry('portwarden', 'portwarden-authority', 'authority.yaml'), 'authority.yaml', authoritySchema, {});
+
+  it('is enabled in the authority, which serves it over TLS', () => {
+    const config = authorityConfig();
+    expect(config.admission.enabled).toBe(true);
+    expect(config.tls).toBeDefined();
+  });
+
+  it("calls the authority's Service, on the port that reaches its API listener, at the webhook's path", () => {
+    for (const webhook of webhooks) {
+      const target = webhook.clientConfig.service as Obj;
+      expect({ name: target.name, namespace: target.namespace }).toEqual({ name: service.metadata.name, namespace: service.metadata.namespace });
+      const port = (service.spec.ports as Obj[]).find((p) => p.port === target.port);
+      expect(port, `Service port ${target.port}`).toBeDefined();
+      expect(containerPort(container, port?.targetPort)).toBe(authorityConfig().listen.port);
+      expect(target.path).toBe('/v1/admission/validate');
+      expect(webhook.clientConfig.url).toBeUndefined();
+    }
+  });
+
+  it('gets its caBundle from the Certificate that makes the Secret the authority serves', () => {
+    const [namespace, name] = String(configuration.metadata.annotations['cert-manager.io/inject-ca-from']).split('/');
+    const certificate = find('Certificate', name ?? '');
+    expect(certificate.metadata.namespace).toBe(namespace);
+    const mount = mountOf(container, deployment.spec.template.spec, authorityConfig().tls?.cert ?? '');
+    expect(mount?.volume.secret?.secretName).toBe(certificate.spec.secretName);
+    expect(certificate.spec.dnsNames).toContain(`${service.metadata.name}.${service.metadata.namespace}.svc`);
+    expect(certificate.spec.usages).toContain('server auth');
+    // signed by a CA Issuer whose CA a self-signed Issuer makes, all in the authority's namespace
+    const issuer = find('Issuer', certificate.spec.issuerRef.name);
+    const ca = objects.find((o) => o.kind === 'Certificate' && o.spec.isCA === true && o.spec.secretName === issuer.spec.ca?.secretName);
+    expect(ca, 'the CA Certificate behind the Issuer').toBeDefined();
+    expect(find('Issuer', ca?.spec.issuerRef.name).spec.selfSigned).toEqual({});
+    for (const o of [issuer, ca]) expect(o?.metadata.namespace).toBe(deployment.metadata.namespace);
+  });
+
+  it('speaks v1 without side effects, with a short timeout, ignoring failures unless a namespace opts in to Fail', () => {
+    expect(webhooks.map((w) => [w.name, w.failurePolicy])).toEqual([
+      ['ports.portwarden.dev', 'Ignore'],
+      ['ports-strict.portwarden.dev', 'Fail'],
+    ]);
+    for (const webhook of webhooks) {
+      expect(webhook).toMatchObject({ admissionReviewVersions: ['v1'], sideEffects: 'None', matchPolicy: 'Equivalent' });
+      // answered from memory; the view waits at most 1s for a slow store read
+      expect(webhook.timeoutSeconds).toBeGreaterThan(1);
+      expect(webhook.timeoutSeconds).toBeLessThanOrEqual(5);
+    }
+    // the opt-in label sends a namespace to exactly one of the two
+    const optIn = (w: Obj) => (w.namespaceSelector.matchExpressions as Obj[]).find((e) => e.key === 'portwarden.dev/admission-failure-policy');
+    expect(webhooks.map((w) => [optIn(w)?.operator, optIn(w)?.values])).toEqual([
+      ['NotIn', ['fail']],
+      ['In', ['fail']],
+    ]);
+    expect(docsDeploy).toContain('portwarden.dev/admission-failure-policy=fail');
+  });
+
+  it("leaves out kube-system and the authority's own namespace, in both webhooks", () => {
+    for (const webhook of webhooks) {
+      const byName = (webhook.namespaceSelector.matchExpressions as Obj[]).find((e) => e.key === 'kubernetes.io/metadata.name');
+      expect(byName?.operator).toBe('NotIn');
+      expect(byName?.values).toEqual(expect.arrayContaining(['kube-system', deployment.metadata.namespace]));
+    }
+    const config = authorityConfig();
+    for (const namespace of ['kube-system', deployment.metadata.namespace]) expect(namespacePolicy(config.admission, namespace).mode).toBe('off');
+  });
+
+  it('sends CREATE and UPDATE of every kind it judges, and nothing else', () => {
+    const kindsOf: Record<string, string> = { pods: 'Pod', services: 'Service', deployments: 'Deployment', statefulsets: 'StatefulSet', daemonsets: 'DaemonSet', jobs: 'Job', cronjobs: 'CronJob' };
+    for (const webhook of webhooks) {
+      const sent = (webhook.rules as Obj[]).flatMap((rule) => {
+        expect(rule.operations).toEqual(['CREATE', 'UPDATE']);
+        expect(rule.apiVersions).toEqual(['v1']);
+        return (rule.resources as string[]).map((resource) => kindsOf[resource]);
+      });
+      expect(sent.sort()).toEqual(['CronJob', 'DaemonSet', 'Deployment', 'Job', 'Pod', 'Service', 'StatefulSet']);
+      for (const kind of sent) expect(hasPorts(kind ?? '')).toBe(true);
+    }
+  });
+
+  it('allows every shipped workload and Service against the example register, and would refuse one without its label', async () => {
+    const { listen: _listen, data_dir: _dataDir, tls: _tls, ...config } = parse(configMapEntry('portwarden', 'portwarden-authority', 'authority.yaml')) as Record<string, unknown>;
+    const authority = await startTestAuthority({ config });
+    const shipped = JSON.parse(await readFile(join(dir, 'example-register.json'), 'utf8')) as { ports: { service: string; name: string; env: string; number: number; owner: string }[] };
+    for (const port of shipped.ports) {
+      const answer = await authority.api('POST', '/v1/ports', { body: { service: port.service, name: port.name, env: port.env, number: port.number, owner: port.owner } });
+      expect(answer.status).toBe(201);
+    }
+    const asReview = (object: Obj, uid: string) => {
+      const [group, version] = String(object.apiVersion).includes('/') ? String(object.apiVersion).split('/') : ['', object.apiVersion];
+      const { file: _file, ...plain } = object;
+      return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid, kind: { group, version, kind: object.kind }, namespace: object.metadata.namespace, name: object.metadata.name, operation: 'CREATE', object: plain } };
+    };
+    const judged = objects.filter((o) => hasPorts(o.kind));
+    expect(judged.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(['Deployment/payments', 'Deployment/portwarden-authority', 'Service/payments', 'Service/payments-portwarden-admin', 'Service/portwarden-authority']);
+    for (const [i, object] of judged.entries()) {
+      const answer = await authority.api('POST', '/v1/admission/validate', { body: asReview(object, `uid-${i}`), token: null });
+      expect({ object: `${object.kind}/${object.metadata.name}`, response: answer.body.response }).toEqual({ object: `${object.kind}/${object.metadata.name}`, response: { uid: `uid-${i}`, allowed: true } });
+    }
+    const unlabelled = structuredClone(find('Deployment', 'payments'));
+    delete unlabelled.spec.template.metadata.labels['portwarden.dev/service'];
+    const refused = (await authority.api('POST', '/v1/admission/validate', { body: asReview(unlabelled, 'uid-x'), token: null })).body.response;
+    expect(refused).toMatchObject({ allowed: false, status: { message: expect.stringContaining('no_service') } });
   });
 });
 
@@ -382,7 +519,7 @@ describe('the step-by-step in docs/deploy.md', () => {
   it('builds, on the example authority configuration, a register that passes `portwarden check`', async () => {
     // the authority's ConfigMap, as the example runs it (but on loopback and a temp directory)
     const authorityYaml = parse(configMapEntry('portwarden', 'portwarden-authority', 'authority.yaml')) as Record<string, unknown>;
-    const { listen: _listen, data_dir: _dataDir, ...config } = authorityYaml;
+    const { listen: _listen, data_dir: _dataDir, tls: _tls, ...config } = authorityYaml;
     const authority = await startTestAuthority({ config });
     const cli = async (...argv: string[]) => {
       let stdout = '';
@@ -428,6 +565,11 @@ function mebibytes(quantity: unknown): number {
   if (!match) throw new Error(`not a memory quantity: ${String(quantity)}`);
   const factor = { Ki: 1 / 1024, Mi: 1, Gi: 1024, k: 1000 / 2 ** 20, M: 1e6 / 2 ** 20, G: 1e9 / 2 ** 20 }[match[2] ?? ''] ?? 1 / 2 ** 20;
   return Number(match[1]) * factor;
+}
+
+/** The cert-manager Certificate that makes the authority's serving certificate. */
+function authorityCertificate(): Obj {
+  return find('Certificate', 'portwarden-authority-tls');
 }
 
 function sidecarConfig() {

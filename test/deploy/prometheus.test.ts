@@ -151,6 +151,9 @@ describe('alert rules', () => {
       'portwarden_telemetry_dropped_total',
       'portwarden_unregistered_listeners > 0',
       'portwarden_tls_cert_expiry_timestamp_seconds',
+      'portwarden_admission_reviews_total{result="refused"}',
+      'portwarden_admission_reviews_total{result="error"}',
+      'portwarden_admission_view_refreshes_total{result="failed"}',
     ]) {
       expect(exprs).toContain(needle);
     }

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { Registry } from 'prom-client';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { onTestFinished } from 'vitest';
 import { Authority } from '../../src/authority/authority.ts';
 import { ManualClock, type Clock } from '../../src/shared/clock.ts';
@@ -49,6 +49,8 @@ export interface TestAuthorityOptions {
   renewIntervalMs?: number;
   /** How often the drill sweeper runs (real time; default 1s). */
   drillSweepIntervalMs?: number;
+  /** PEM of the CA that signed `tls.cert`: `api` then trusts it (an https authority). */
+  ca?: string;
 }
 
 /** Starts an authority on 127.0.0.1:0 over a temp data dir; closed when the test finishes. */
@@ -76,6 +78,8 @@ export async function startTestAuthority(options: TestAuthorityOptions = {}): Pr
     ...(options.drillSweepIntervalMs === undefined ? {} : { drillSweepIntervalMs: options.drillSweepIntervalMs }),
   });
   onTestFinished(() => authority.close());
+  const dispatcher = options.ca === undefined ? undefined : new Agent({ connect: { ca: options.ca } });
+  if (dispatcher) onTestFinished(() => dispatcher.close());
   const url = authority.url;
   return {
     authority,
@@ -87,6 +91,7 @@ export async function startTestAuthority(options: TestAuthorityOptions = {}): Pr
     async api(method, path, { body, token, raw, headers = {} } = {}) {
       const bearer = token === undefined ? (adminToken ?? undefined) : token;
       const res = await request(`${url}${path}`, {
+        dispatcher,
         method: method as 'GET',
         headers: {
           ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),

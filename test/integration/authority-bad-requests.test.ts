@@ -39,6 +39,9 @@ it('lists its metric names (public surface)', async () => {
   const metrics = (await t.api('GET', '/metrics', { token: null })).body as string;
   const names = [...metrics.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]).filter((n) => n?.startsWith('portwarden_'));
   expect(names.sort()).toEqual([
+    'portwarden_admission_review_duration_seconds',
+    'portwarden_admission_reviews_total',
+    'portwarden_admission_view_refreshes_total',
     'portwarden_authority_change_index',
     'portwarden_authority_http_request_duration_seconds',
     'portwarden_authority_http_requests_total',

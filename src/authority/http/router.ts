@@ -40,6 +40,8 @@ export interface Route {
   /** `/v1/licenses/{lid}/renew`: `{name}` matches one path segment. */
   path: string;
   access: Access;
+  /** Bytes of request body this route accepts, when not the server's default (`defaultBodyLimit`). */
+  bodyLimit?: number;
   handler(req: ApiRequest): Promise<ApiResponse>;
 }
 

@@ -66,6 +66,7 @@ export const policyApprover = 'policy';
 export class RegisterService {
   readonly policy: RegisterPolicy;
   readonly #o: RegisterOptions;
+  readonly #listeners = new Set<() => void>();
 
   constructor(options: RegisterOptions) {
     this.#o = options;
@@ -78,8 +79,8 @@ export class RegisterService {
   }
 
   request(actor: Actor, input: PortRequest): Promise<PortDetail & { allocation: AllocationView }> {
-    const { store, hub, clock, licenses, config } = this.#o;
-    return runChange(store, hub, async (tx, touch) => {
+    const { clock, licenses, config } = this.#o;
+    return this.#change(async (tx, touch) => {
       const now = clock.now();
       const ref = { service: input.service, name: input.name, env: input.env, protocol: input.protocol };
       const [live] = await tx.ports.list({ ...ref, states: liveStates });
@@ -177,10 +178,10 @@ export class RegisterService {
    * with its last access; with `dryRun`, only lists them.
    */
   reclaim(actor: Actor, dryRun: boolean): Promise<{ dry_run: boolean; stale_after: string; ports: PortRecord[] }> {
-    const { store, hub, clock } = this.#o;
+    const { clock } = this.#o;
     const answer = (ports: PortRecord[]) => ({ dry_run: dryRun, stale_after: formatDuration(this.staleAfterMs), ports });
     if (dryRun) return this.#stale().then((stale) => answer(stale.map((entry) => portRecord(entry.row, entry.lastAccessAt))));
-    return runChange(store, hub, async (tx, touch) => {
+    return this.#change(async (tx, touch) => {
       const now = clock.now();
       const released: PortRecord[] = [];
       for (const { row, lastAccessAt, idleSince } of stalePorts(await tx.ports.list({ states: ['active'] }), await readUsage(tx), now, this.staleAfterMs)) {
@@ -226,14 +227,30 @@ export class RegisterService {
     return { after, audit: { revoked } };
   }
 
+  /**
+   * Hears every register change this authority commits (other authorities' arrive through
+   * `store.onRegisterChange`); returns the unsubscribe.
+   */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
+  }
+
+  /** One write transaction (see `runChange`); once it commits, the register's listeners hear of it. */
+  async #change<T>(fn: (tx: StoreTx, touch: Touch) => Promise<T>): Promise<T> {
+    const result = await runChange(this.#o.store, this.#o.hub, fn);
+    for (const listener of [...this.#listeners]) listener();
+    return result;
+  }
+
   #parts() {
     return { licenses: this.#o.licenses, policy: this.policy };
   }
 
   /** One change to one port: resolve, step, write, audit, answer. */
   #act(actor: Actor, ref: PortRef, action: string, step: (tx: StoreTx, touch: Touch, before: PortRow, now: number) => Promise<Step>): Promise<PortDetail> {
-    const { store, hub, clock } = this.#o;
-    return runChange(store, hub, async (tx, touch) => {
+    const { clock } = this.#o;
+    return this.#change(async (tx, touch) => {
       const now = clock.now();
       const before = await resolvePort(tx, ref);
       const { after, audit } = await step(tx, touch, before, now);

@@ -51,6 +51,13 @@ export interface Store {
    */
   onChange(listener: ChangeListener): () => void;
   /**
+   * Hears that another process sharing the store wrote the register's ports (a request, an
+   * approval, a release: changes that need not move any license's change index), soon after
+   * the commit, and after a lost connection to the store came back (something may have been
+   * missed); returns the unsubscribe. SQLite: never fires.
+   */
+  onRegisterChange(listener: () => void): () => void;
+  /**
    * Runs `fn` unless another process sharing the store runs the work called `name` right now;
    * resolves true when `fn` ran, false when the round was skipped. Periodic upkeep (renewals,
    * transition and drill ends) goes through it so several authorities do it once.

@@ -36,7 +36,8 @@ against the register and against each other, for CI.
 Numbers that are the service's address are register numbers: a sidecar's listen port,
 containerPort, hostPort, a Service's port, compose published, target and expose ports.
 Reserved numbers apply only where a number is bound on a host (listen, hostPort, hostNetwork
-containerPorts, compose published ports); targetPort and nodePort are not register numbers.
+containerPorts, compose published ports); targetPort and nodePort are not register numbers,
+but a numeric targetPort the register gives to another service is a port_conflict.
 
 Rules:
 ${Object.entries(checkRules)

@@ -1,5 +1,5 @@
 import type { Frozen } from '../../shared/config/frozen.ts';
-import { usesFromRecords } from '../number-use.ts';
+import { indexUses, usesFromRecords, type UseIndex } from '../number-use.ts';
 import type { RegisterPolicy } from '../policy.ts';
 import type { PortRecord } from '../port-record.ts';
 import type { PortDefinition } from './definition.ts';
@@ -11,15 +11,19 @@ import { registerFindings } from './register-rules.ts';
 export interface ConflictOptions {
   env: string;
   policy: RegisterPolicy;
-  /** The register's ports; absent checks the policy and the definitions against each other only. */
-  register?: { file: string; ports: readonly Frozen<PortRecord>[] } | undefined;
+  /**
+   * The register's ports; absent checks the policy and the definitions against each other only.
+   * `index` is `indexUses(usesFromRecords(ports))`, given when one reading answers many checks.
+   */
+  register?: { file: string; ports: readonly Frozen<PortRecord>[]; index?: UseIndex | undefined } | undefined;
   /** Milliseconds since the epoch, from the injected clock. */
   now: number;
 }
 
 /** The register and input rules over definitions, ordered by input file (as given), then line. */
 export function checkDefinitions(definitions: readonly PortDefinition[], options: ConflictOptions, fileOrder: readonly string[] = []): Finding[] {
-  const uses = options.register ? usesFromRecords(options.register.ports) : undefined;
+  const register = options.register;
+  const uses = register ? (register.index ?? indexUses(usesFromRecords(register.ports))) : undefined;
   const findings = [...registerFindings(definitions, { env: options.env, policy: options.policy, uses, now: options.now }), ...duplicateFindings(definitions)];
   const rank = (file: string) => {
     const at = fileOrder.indexOf(file);

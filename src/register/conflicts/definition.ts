@@ -38,8 +38,10 @@ export const fieldLabels: Record<DefinitionField, string> = {
  */
 export interface PortDefinition {
   file: string;
-  /** 1-based line of the number in the file. */
+  /** 1-based line of the number in the file; 0 for an input without lines. */
   line: number;
+  /** Where in an input without lines the number is (`containers[app].ports[http]`). */
+  place?: string | undefined;
   kind: InputKind;
   field: DefinitionField;
   service: string;
@@ -61,8 +63,10 @@ export interface PortDefinition {
 /** A place in an input: an unreadable part (exit 2) or a note about something skipped. */
 export interface InputProblem {
   file: string;
-  /** 1-based; 0 when the problem has no line (a missing file). */
+  /** 1-based; 0 when the problem has no line (a missing file, an input without lines). */
   line: number;
+  /** Where in an input without lines the problem is (`containers[app].ports[http]`). */
+  place?: string | undefined;
   message: string;
 }
 

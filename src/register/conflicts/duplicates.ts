@@ -23,7 +23,7 @@ export function duplicateFindings(definitions: readonly PortDefinition[]): Findi
     for (const first of earlier) {
       const why = collision(first, def);
       if (why) {
-        findings.push(finding(def, 'duplicate_in_inputs', `${fieldLabels[def.field]} ${key} ${why} at ${first.file}:${first.line}`));
+        findings.push(finding(def, 'duplicate_in_inputs', `${fieldLabels[def.field]} ${key} ${why} at ${placeOf(first)}`));
         break;
       }
     }
@@ -36,6 +36,11 @@ function collision(a: PortDefinition, b: PortDefinition): string | undefined {
   if (a.registered && b.registered && a.service !== b.service) return `is also used by ${a.service}`;
   if (a.space !== '' && a.space === b.space && addressesOverlap(a.hostIp, b.hostIp)) return `is already bound in ${a.spaceLabel}`;
   return undefined;
+}
+
+/** `file:line`, or the place inside an input without lines. */
+function placeOf(def: PortDefinition): string {
+  return def.line > 0 || def.place === undefined ? `${def.file}:${def.line}` : def.place;
 }
 
 const wildcards = new Set(['', '0.0.0.0', '::', '[::]', '*']);

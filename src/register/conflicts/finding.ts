@@ -16,6 +16,8 @@ export type CheckRule = keyof typeof checkRules;
 export interface Finding {
   file: string;
   line: number;
+  /** Where in an input without lines (see `PortDefinition.place`). */
+  place?: string | undefined;
   rule: CheckRule;
   message: string;
   service: string;
@@ -26,7 +28,17 @@ export interface Finding {
 
 /** A finding about a definition. */
 export function finding(def: PortDefinition, rule: CheckRule, message: string): Finding {
-  return { file: def.file, line: def.line, rule, message, service: def.service, field: def.field, number: def.number, protocol: def.protocol };
+  return {
+    file: def.file,
+    line: def.line,
+    ...(def.place === undefined ? {} : { place: def.place }),
+    rule,
+    message,
+    service: def.service,
+    field: def.field,
+    number: def.number,
+    protocol: def.protocol,
+  };
 }
 
 /** `file:line: rule: message`, as compilers and linters print, so editors and CI annotate the line. */

@@ -1,5 +1,5 @@
 import { Constraints } from '../constraints.ts';
-import { formatNumber, type NumberUse } from '../number-use.ts';
+import { formatNumber, indexUses, type NumberUse, type UseIndex } from '../number-use.ts';
 import { formatSpan, type RegisterPolicy } from '../policy.ts';
 import { fieldLabels, type PortDefinition } from './definition.ts';
 import { finding, type Finding } from './finding.ts';
@@ -8,8 +8,8 @@ import { finding, type Finding } from './finding.ts';
 export interface RegisterView {
   env: string;
   policy: RegisterPolicy;
-  /** The register's numbers (all environments); undefined checks the policy alone. */
-  uses?: readonly NumberUse[] | undefined;
+  /** The register's numbers (all environments), maybe indexed already; undefined checks the policy alone. */
+  uses?: readonly NumberUse[] | UseIndex | undefined;
   /** Milliseconds since the epoch, for the reuse cool-down. */
   now: number;
 }
@@ -22,21 +22,33 @@ export interface RegisterView {
  *    `port_conflict`: held by another service; `cooling_down`: released by another service
  *    less than `reuse_cooldown` ago; `assignment_mismatch`: the service holds other numbers;
  * 3. `out_of_range`: no range open to the service and environment holds the number.
- * Only `registered` definitions are checked; ports are matched by service, not by name,
- * because manifests name ports (`http`) independently of the register (`api`).
+ * Only `registered` definitions are checked, and a Service's numeric `targetPort`, which is
+ * `port_conflict` when the register gives the number to another service and not to the
+ * Service's own: it forwards to another service's port. Ports are matched by service, not by
+ * name, because manifests name ports (`http`) independently of the register (`api`).
  */
 export function registerFindings(definitions: readonly PortDefinition[], view: RegisterView): Finding[] {
-  const constraints = new Constraints(view.policy, view.uses ?? [], view.now);
+  const index = view.uses === undefined ? undefined : 'slots' in view.uses ? view.uses : indexUses(view.uses);
+  const constraints = new Constraints(view.policy, index ?? [], view.now);
   const findings: Finding[] = [];
   for (const def of definitions) {
-    if (!def.registered) continue;
-    const found = check(def, view, constraints);
+    const found = def.registered ? check(def, view, index, constraints) : def.field === 'targetPort' ? checkTarget(def, view, index, constraints) : undefined;
     if (found) findings.push(found);
   }
   return findings;
 }
 
-function check(def: PortDefinition, view: RegisterView, constraints: Constraints): Finding | undefined {
+/** A forwarding target is not the Service's number, but it must not be another service's. */
+function checkTarget(def: PortDefinition, view: RegisterView, index: UseIndex | undefined, constraints: Constraints): Finding | undefined {
+  if (!index) return undefined;
+  const held = constraints.usesAt(view.env, def.protocol, def.number).filter((use) => use.releasedAt === undefined);
+  const other = held[0];
+  if (!other || held.some((use) => use.service === def.service)) return undefined;
+  const subject = `${fieldLabels[def.field]} ${formatNumber(def.number, def.protocol)}`;
+  return finding(def, 'port_conflict', `${subject} is registered to ${other.service}/${other.name} in ${view.env}: the Service forwards to another service's port`);
+}
+
+function check(def: PortDefinition, view: RegisterView, index: UseIndex | undefined, constraints: Constraints): Finding | undefined {
   const subject = `${fieldLabels[def.field]} ${formatNumber(def.number, def.protocol)}`;
   if (def.hostBound && !def.reservedAllowed) {
     const reserved = constraints.checkReserved(def.number);
@@ -45,11 +57,11 @@ function check(def: PortDefinition, view: RegisterView, constraints: Constraints
       return finding(def, 'reserved_port', `${subject} is in the reserved range ${formatSpan(reserved.reserved)}${hint}`);
     }
   }
-  if (view.uses) {
+  if (index) {
     const here = constraints.usesAt(view.env, def.protocol, def.number);
     const held = here.filter((use) => use.releasedAt === undefined);
     if (held.some((use) => use.service === def.service)) return undefined;
-    const mine = view.uses.filter(
+    const mine = (index.byService.get(def.service) ?? []).filter(
       (use) => use.releasedAt === undefined && use.service === def.service && use.env === view.env && use.protocol === def.protocol,
     );
     const other = held[0];

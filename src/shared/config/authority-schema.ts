@@ -27,6 +27,23 @@ export const rangeSchema = z
   })
   .refine((range) => range.from <= range.to, { message: '`from` must not be above `to`', path: ['to'] });
 
+/** What the admission webhook does with a namespace's findings: refuse, warn (and count), or not look. */
+export const admissionModes = ['enforce', 'audit', 'off'] as const;
+export type AdmissionMode = (typeof admissionModes)[number];
+
+/** A Kubernetes label key: an optional DNS-subdomain prefix and `/`, then a name of at most 63 characters. */
+const labelKey = z
+  .string()
+  .regex(/^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, 'must be a Kubernetes label key such as portwarden.dev/service');
+
+export const admissionNamespaceSchema = z.strictObject({
+  // a namespace name or a glob (`payments-*`, `*`); the first entry that matches wins
+  match: z.string().min(1),
+  service: name.optional(), // the service of workloads without the service label
+  env: name.optional(), // the environment of workloads without the env label
+  mode: z.enum(admissionModes).optional(), // default_mode when absent
+});
+
 export const authoritySchema = z.strictObject({
   listen: hostPortWithDefault('127.0.0.1:7400'),
   issuer: z.string().min(1).default('portwarden-authority'),
@@ -51,6 +68,22 @@ export const authoritySchema = z.strictObject({
       ranges: z.array(rangeSchema).default([{ name: 'default', from: 20000, to: 29999 }]),
       stale_after: duration('30d'),
       reuse_cooldown: duration('24h'), // a released number is not handed out again before this
+    })
+    .prefault({}),
+  // the Kubernetes validating admission webhook, POST /v1/admission/validate
+  admission: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      default_mode: z.enum(admissionModes).default('audit'),
+      labels: z
+        .strictObject({
+          service: labelKey.default('portwarden.dev/service'),
+          env: labelKey.default('portwarden.dev/env'),
+        })
+        .prefault({}),
+      namespaces: z.array(admissionNamespaceSchema).default([]),
+      // how old the in-memory register may get before a review reads the store again
+      max_staleness: duration('30s'),
     })
     .prefault({}),
   shutdown_timeout: duration('10s'),

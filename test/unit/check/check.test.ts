@@ -5,6 +5,7 @@ import { formatFinding } from '../../../src/register/conflicts/finding.ts';
 import { defaultPolicy } from '../../../src/register/policy.ts';
 import { portRecordSchema, type PortRecord } from '../../../src/register/port-record.ts';
 import { readSnapshot, snapshotPolicy } from '../../../src/register/snapshot.ts';
+import { kubernetesDefinitions } from '../../../src/check/kubernetes.ts';
 import { sidecarDefinitions } from '../../../src/check/sidecar.ts';
 import { extractText } from './extract-helper.ts';
 
@@ -18,6 +19,7 @@ async function withRegister(env = 'prod'): Promise<CheckOptions> {
   const snapshot = await readSnapshot(`${dir}/register.json`);
   return { env, policy: snapshotPolicy(snapshot), register: { file: `${dir}/register.json`, ports: snapshot.ports }, now };
 }
+const snapshotPorts = (await readSnapshot(`${dir}/register.json`)).ports;
 const policyOnly: CheckOptions = { env: 'default', policy: defaultPolicy(), now };
 const lines = async (files: string[], options: CheckOptions) => (await checkFiles(files, options)).findings.map(formatFinding);
 
@@ -84,6 +86,21 @@ describe('check against a register snapshot', () => {
       `${compose}:23: out_of_range: container port 9000/tcp is outside every range open to admin in prod (default 20000-29999)`,
       `${compose}:23: duplicate_in_inputs: published port 20080/tcp is also used by web at ${compose}:6`,
     ]);
+  });
+
+  it("reports a numeric targetPort that the register gives another service, not one the Service's own service holds", async () => {
+    const service = (name: string, target: number) => `apiVersion: v1
+kind: Service
+metadata: { name: ${name} }
+spec: { ports: [{ name: api, port: 20001, targetPort: ${target} }] }
+`;
+    const findings = (text: string) => checkDefinitions(extractText(kubernetesDefinitions, text).definitions, { env: 'prod', policy: defaultPolicy(), register: { file: 'r', ports: snapshotPorts }, now }).map(formatFinding);
+    expect(findings(service('payments', 20010))).toEqual([
+      "in.yaml:4: port_conflict: targetPort 20010/tcp is registered to billing/api in prod: the Service forwards to another service's port",
+    ]);
+    expect(findings(service('payments', 20001))).toEqual([]);
+    // a number nobody holds, or a named targetPort, is not the register's business
+    expect(findings(service('payments', 8080))).toEqual([]);
   });
 
   it('checks only the chosen environment, and notes a register without it', async () => {

@@ -1,6 +1,7 @@
 import { PortwardenError } from '../../../shared/errors.ts';
 import { heldNumbers } from '../ports.ts';
 import type { PortFilter, PortRepo, PortRow } from '../ports.ts';
+import { changeChannel } from './change-index.ts';
 import { int, jsonParam, placeholders, str, type Sql } from './sql.ts';
 import { parsedJson } from '../columns.ts';
 import { rowMappers } from '../rows.ts';
@@ -15,9 +16,12 @@ const columns = `service, name, env, protocol, kind, number, owner, dependencies
  * The register in PostgreSQL, as in SQLite (`../sqlite/ports.ts`): `ports` holds the records,
  * `port_numbers` every number a live port holds, its primary key the last word on double
  * assignment. A failed statement would abort the whole PostgreSQL transaction, so the inserts
- * that may collide say `ON CONFLICT DO NOTHING` and a missing row is the refusal.
+ * that may collide say `ON CONFLICT DO NOTHING` and a missing row is the refusal. Every write
+ * queues a register notification on `changeChannel` (`{ o, r: 1 }`, delivered at commit, once per
+ * transaction), so other authorities' in-memory views of the register refresh.
  */
-export function postgresPorts(sql: Sql): PortRepo {
+export function postgresPorts(sql: Sql, origin: string): PortRepo {
+  const announce = () => sql.run('SELECT pg_notify($1, $2)', [changeChannel, JSON.stringify({ o: origin, r: 1 })]);
   const holdNumbers = async (row: PortRow) => {
     await sql.run('DELETE FROM port_numbers WHERE port_id = $1', [Number(row.id)]);
     for (const number of heldNumbers(row)) {
@@ -44,6 +48,7 @@ export function postgresPorts(sql: Sql): PortRepo {
       if (!inserted) throw new PortwardenError('conflict', `${input.service}/${input.name} (${input.protocol}) in ${input.env} is already registered`);
       const row: PortRow = { ...input, id: String(int(inserted.id)) };
       await holdNumbers(row);
+      await announce();
       return row;
     },
     async update(row) {
@@ -58,6 +63,7 @@ export function postgresPorts(sql: Sql): PortRepo {
         ],
       );
       await holdNumbers(row);
+      await announce();
     },
     async get(id) {
       if (!/^\d{1,15}$/.test(id)) return undefined;

@@ -67,8 +67,9 @@ const listenBackoffMs = { first: 100, max: 5_000 };
  *   that lock: each statement's snapshot is taken after the lock is held, so it sees every
  *   earlier writer's commit (REPEATABLE READ would fix the snapshot before the lock wait).
  * - A read is one REPEATABLE READ READ ONLY transaction: a consistent snapshot.
- * - `index.bump` queues a `pg_notify`, delivered at commit; one dedicated LISTEN connection
- *   hears other authorities' changes and re-connects with back-off (see `onChange`).
+ * - `index.bump` and every port write queue a `pg_notify`, delivered at commit; one dedicated
+ *   LISTEN connection hears other authorities' changes and re-connects with back-off (see
+ *   `onChange`, `onRegisterChange`).
  * - Migrations run at open under a session advisory lock, so authorities starting together
  *   do not race, and a schema newer than this code is refused.
  */
@@ -83,6 +84,7 @@ export class PostgresStore implements Store {
   readonly #origin = `${process.pid}-${Math.random().toString(36).slice(2)}`;
   readonly #work = new Set<Promise<unknown>>();
   readonly #listeners = new Set<ChangeListener>();
+  readonly #registerListeners = new Set<() => void>();
   #listen: { client: Client | undefined; connecting: Promise<void> | undefined; retry: NodeJS.Timeout | undefined; delayMs: number; seen: number } | undefined;
   #closing: Promise<void> | undefined;
 
@@ -144,13 +146,25 @@ export class PostgresStore implements Store {
    */
   onChange(listener: ChangeListener): () => void {
     this.#listeners.add(listener);
-    if (!this.#listen && !this.#closing) {
-      this.#listen = { client: undefined, connecting: undefined, retry: undefined, delayMs: listenBackoffMs.first, seen: -1 };
-      this.#connectListener();
-    }
+    this.#startListening();
     return () => {
       this.#listeners.delete(listener);
     };
+  }
+
+  /** Hears other authorities' register writes on the same LISTEN connection; a re-connect announces one too. */
+  onRegisterChange(listener: () => void): () => void {
+    this.#registerListeners.add(listener);
+    this.#startListening();
+    return () => {
+      this.#registerListeners.delete(listener);
+    };
+  }
+
+  #startListening(): void {
+    if (this.#listen || this.#closing) return;
+    this.#listen = { client: undefined, connecting: undefined, retry: undefined, delayMs: listenBackoffMs.first, seen: -1 };
+    this.#connectListener();
   }
 
   /** Runs `fn` while holding a session advisory lock named `name`; skips (false) when another authority holds it. */
@@ -172,6 +186,7 @@ export class PostgresStore implements Store {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#listeners.clear();
+      this.#registerListeners.clear();
       const listen = this.#listen;
       if (listen) {
         clearTimeout(listen.retry);
@@ -248,6 +263,8 @@ export class PostgresStore implements Store {
           for (const row of await sql.all('SELECT service, change_index FROM service_index WHERE change_index > $1 ORDER BY change_index', [listen.seen])) {
             this.#announce(String(row.service), int(row.change_index));
           }
+          // register writes leave no index to compare: say one may have been missed
+          this.#announceRegister();
         }
       } catch (err) {
         onLost(err as Error);
@@ -257,10 +274,14 @@ export class PostgresStore implements Store {
 
   #heard(message: Notification): void {
     if (message.channel !== changeChannel || message.payload === undefined) return;
-    let change: { o?: unknown; s?: unknown; i?: unknown };
+    let change: { o?: unknown; s?: unknown; i?: unknown; r?: unknown };
     try {
       change = JSON.parse(message.payload) as typeof change;
     } catch {
+      return;
+    }
+    if (change.r === 1) {
+      if (change.o !== this.#origin) this.#announceRegister();
       return;
     }
     if (typeof change.s !== 'string' || typeof change.i !== 'number') return;
@@ -278,6 +299,16 @@ export class PostgresStore implements Store {
         listener(service, index);
       } catch (err) {
         this.#logger?.error({ err, service, index }, 'a change listener failed');
+      }
+    }
+  }
+
+  #announceRegister(): void {
+    for (const listener of [...this.#registerListeners]) {
+      try {
+        listener();
+      } catch (err) {
+        this.#logger?.error({ err }, 'a register change listener failed');
       }
     }
   }
@@ -315,7 +346,7 @@ function repositories(client: ClientBase, origin: string): StoreTx {
     telemetry: postgresTelemetry(sql),
     access: postgresAccess(sql),
     inventory: postgresInventory(sql),
-    ports: postgresPorts(sql),
+    ports: postgresPorts(sql, origin),
     drills: postgresDrills(sql),
   };
 }

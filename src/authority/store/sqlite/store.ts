@@ -101,6 +101,11 @@ export class SqliteStore implements Store {
     return () => undefined;
   }
 
+  /** As `onChange`: every register write comes through this process. */
+  onRegisterChange(): () => void {
+    return () => undefined;
+  }
+
   /** Runs `fn`: one process, so nobody else does the same work. */
   async exclusive(_name: string, fn: () => Promise<void>): Promise<boolean> {
     await fn();

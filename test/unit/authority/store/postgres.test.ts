@@ -64,6 +64,49 @@ describe('PostgresStore', () => {
     await waitFor(() => heard.some(([service, index]) => service === 'orders' && index === next), { what: 'the next change' });
   });
 
+  withPostgres("hears other stores' register writes once they commit, not its own, and after a re-connect", async () => {
+    const url = await freshPostgresUrl();
+    const [a, b] = [await open(url), await open(url)];
+    let heardByA = 0;
+    let heardByB = 0;
+    a.onRegisterChange(() => heardByA++);
+    b.onRegisterChange(() => heardByB++);
+    const port = (name: string, number: number) => ({
+      service: 'payments', name, env: 'prod', protocol: 'tcp' as const, kind: 'static' as const, number, owner: 'team-payments', dependencies: [],
+      state: 'active' as const, createdAt: 1, createdBy: 'test', approvedAt: 1, approvedBy: 'policy', rejectedAt: null, rejectedBy: null,
+      releasedAt: null, releasedBy: null, reason: null, transition: null, previousNumbers: [], pendingLicense: null,
+    });
+    let next = 20_000;
+    await waitFor(async () => {
+      // a listener is up once a probe write is heard
+      await a.transaction((tx) => tx.ports.insert(port(`probe-${next}`, next++)));
+      return heardByB > 0;
+    }, { what: 'the listener' });
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
+    await settle();
+    heardByB = 0;
+
+    await expect(a.transaction(async (tx) => {
+      await tx.ports.insert(port('rolled-back', 21_000));
+      throw new Error('boom');
+    })).rejects.toThrow('boom');
+    await settle();
+    expect(heardByB).toBe(0);
+    const row = await a.transaction((tx) => tx.ports.insert(port('api', 21_001)));
+    await waitFor(() => heardByB === 1, { what: 'the insert' });
+    await a.transaction((tx) => tx.ports.update({ ...row, state: 'released', releasedAt: 2, releasedBy: 'test' }));
+    await waitFor(() => heardByB === 2, { what: 'the update' });
+    expect(heardByA).toBe(0);
+
+    const admin = new Client({ connectionString: url });
+    await admin.connect();
+    onTestFinished(() => admin.end());
+    const kill = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'portwarden-authority-listen' AND datname = current_database()";
+    expect((await admin.query(kill)).rowCount).toBe(2);
+    // whatever was written meanwhile, the re-connected listener says something may have changed
+    await waitFor(() => heardByB >= 3, { what: 'the re-connect', timeoutMs: 10_000 });
+  });
+
   withPostgres('runs exclusive work in one store at a time and skips the round in the others', async () => {
     const url = await freshPostgresUrl();
     const [a, b] = [await open(url), await open(url)];
