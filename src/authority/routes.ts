@@ -2,6 +2,7 @@ import type { AuthorityContext } from './context.ts';
 import type { Route } from './http/router.ts';
 import { accessRoutes } from './access/routes.ts';
 import { auditRoutes } from './audit/routes.ts';
+import { changeRoutes } from './changes/routes.ts';
 import { checkRoutes } from './register/check-routes.ts';
 import { discoverRoutes } from './register/discovery-routes.ts';
 import { drillRoutes } from './drills/routes.ts';
@@ -10,6 +11,7 @@ import { keyRoutes } from './keys/routes.ts';
 import { licenseRoutes } from './licenses/routes.ts';
 import { opsRoutes } from './ops/routes.ts';
 import { portRoutes } from './register/routes.ts';
+import { registerMapRoutes } from './register/map-routes.ts';
 import { telemetryRoutes } from './access/telemetry-routes.ts';
 import { tokenRoutes } from './tokens/routes.ts';
 
@@ -26,8 +28,10 @@ export const routeFactories: readonly ((ctx: AuthorityContext) => Route[])[] = [
   accessRoutes,
   inventoryRoutes,
   auditRoutes,
+  registerMapRoutes, // before portRoutes: `/v1/ports/policy` is not a port id
   portRoutes,
   checkRoutes,
   discoverRoutes,
   drillRoutes,
+  changeRoutes,
 ];
