@@ -3,6 +3,7 @@ import type { Route } from './http/router.ts';
 import { accessRoutes } from './access/routes.ts';
 import { auditRoutes } from './audit/routes.ts';
 import { changeRoutes } from './changes/routes.ts';
+import { consoleRoutes } from './console/routes.ts';
 import { checkRoutes } from './register/check-routes.ts';
 import { discoverRoutes } from './register/discovery-routes.ts';
 import { drillRoutes } from './drills/routes.ts';
@@ -34,4 +35,5 @@ export const routeFactories: readonly ((ctx: AuthorityContext) => Route[])[] = [
   discoverRoutes,
   drillRoutes,
   changeRoutes,
+  consoleRoutes,
 ];
