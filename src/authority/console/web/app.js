@@ -60,7 +60,16 @@ class ConsoleApp {
   async start() {
     document.body.appendChild(this.toasts);
     window.addEventListener('hashchange', () => void this.refresh());
-    window.addEventListener('resize', debounce(() => this.rerender(), 150));
+    // the map is drawn to the page's width: draw again when that changes, not the height
+    let width = window.innerWidth;
+    window.addEventListener(
+      'resize',
+      debounce(() => {
+        if (window.innerWidth === width) return;
+        width = window.innerWidth;
+        this.rerender();
+      }, 150),
+    );
     setInterval(tickCountdowns, 1000);
     const token = storedToken();
     if (token === null) return this.showSignIn(null);
