@@ -1,9 +1,13 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { startTestAuthority } from '../helpers/authority.ts';
 import { spawnAuthority } from '../helpers/authority-process.ts';
 import { launchBrowser, openPage, screenshot, signInWith, warnIfNoBrowser, withBrowser } from '../helpers/browser.ts';
 import { runPortwarden } from '../helpers/cli.ts';
-import { consoleAuthorityConfig, seedRegister } from '../helpers/console-seed.ts';
+import { call, consoleAuthorityConfig, seedRegister } from '../helpers/console-seed.ts';
+import { tempDir } from '../helpers/tmp.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 warnIfNoBrowser();
@@ -109,6 +113,26 @@ describe('the console, signed in with the admin token', () => {
 
       expect(errors).toEqual([]);
       expect(foreign).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
+  withBrowser('lists the numbers left outside every range after the policy changed', async () => {
+    const dataDir = await tempDir();
+    const before = await startTestAuthority({ dataDir, adminToken: null });
+    const token = (await readFile(join(dataDir, 'admin.token'), 'utf8')).trim();
+    await call(before.url, token, 'POST', '/v1/ports', { service: 'billing', name: 'api', env: 'prod', number: 20001 });
+    await before.authority.close();
+    // the default range moved; billing/api keeps its number, now outside every range
+    const after = await startTestAuthority({ dataDir, adminToken: null, config: { register: { ranges: [{ name: 'default', from: 21000, to: 21999 }] } } });
+    const { page, errors, close } = await openPage(browser, after.url);
+    try {
+      await signInWith(page, after.url, token);
+      await page.waitForSelector('[data-test="map"][data-env="prod"] .outside');
+      expect(await page.locator('.outside').textContent()).toBe('In use outside every range20001 billing/api Assigned');
+      expect(await page.locator('.range-card').count()).toBe(1);
+      expect(errors).toEqual([]);
     } finally {
       await close();
     }

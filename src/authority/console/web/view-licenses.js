@@ -94,7 +94,7 @@ function detail(license, trail, atRisk, admin, ctx) {
       { class: 'license-detail', dataset: { test: 'license-detail', lid: license.lid } },
       h('dl', { class: 'facts' }, ...[
         ['Issued', exact(license.issued_at)],
-        ['Current token', `${exact(license.not_before)} → ${exact(license.expires_at)} (ttl ${license.ttl})`],
+        ['Current token expires', `${exact(license.expires_at)} (ttl ${license.ttl})`],
         ['Renewals stop', exact(license.max_lifetime_until)],
         ['Renew', `${license.renew}, renewed ${license.renewals}×`],
       ].map(([term, value]) => h('div', { class: 'fact' }, h('dt', {}, term), h('dd', {}, value)))),
