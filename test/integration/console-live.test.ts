@@ -4,6 +4,7 @@ import { spawnAuthority } from '../helpers/authority-process.ts';
 import { launchBrowser, openPage, screenshot, signInWith, warnIfNoBrowser, withBrowser } from '../helpers/browser.ts';
 import { runPortwarden } from '../helpers/cli.ts';
 import { call, consoleAuthorityConfig, issueAtRiskLicense, seedRegister } from '../helpers/console-seed.ts';
+import { freePort } from '../helpers/ports.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 warnIfNoBrowser();
@@ -68,6 +69,37 @@ describe('the console, live', () => {
 
       expect(errors).toEqual([]);
       expect(foreign).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
+  withBrowser('an open page does not hold up the authority’s shutdown, says it is reconnecting while the authority is away, and catches up when it is back', async () => {
+    const listen = `127.0.0.1:${await freePort()}`;
+    const first = await spawnAuthority({ config: consoleAuthorityConfig, listen });
+    const seeded = await seedRegister(first.url, first.adminToken);
+    const { page, errors, close } = await openPage(browser, first.url);
+    try {
+      await signInWith(page, first.url, first.adminToken);
+      await page.waitForSelector('[data-test="live"]:not(.reconnecting)');
+      await page.click('[data-nav="approvals"]');
+      await page.waitForSelector('[data-test="approvals"]');
+
+      // the page's blocking query is answered at shutdown, so SIGTERM is done in moments
+      const stopping = Date.now();
+      first.child.kill('SIGTERM');
+      expect(await first.exited).toBe(0);
+      expect(Date.now() - stopping).toBeLessThan(5_000);
+      await page.waitForSelector('[data-test="live"].reconnecting');
+      expect(await page.locator('[data-test="live"]').textContent()).toBe('reconnecting…');
+
+      // back on the same address and data, with a change made meanwhile
+      const second = await spawnAuthority({ config: consoleAuthorityConfig, listen, dataDir: first.dataDir });
+      await call(second.url, first.adminToken, 'POST', `/v1/ports/${seeded['notifications/ws@prod']!.id}/approve`, { reason: 'while the page was away' });
+      await page.waitForSelector('[data-test="live"]:not(.reconnecting)', { timeout: 15_000 });
+      await waitFor(async () => (await page.locator('[data-test="approvals"] tbody tr').count()) === 1, { what: 'the page to catch up' });
+      // the refused connections while the authority was down are the browser's own log lines, nothing else
+      expect(errors.filter((error) => !error.includes('ERR_CONNECTION_REFUSED'))).toEqual([]);
     } finally {
       await close();
     }

@@ -8,6 +8,7 @@ import { frame, navCounts } from './layout.js';
 import { tickCountdowns } from './license-parts.js';
 import { ChangeFollower } from './live.js';
 import { forgetToken, signIn, storedToken } from './session.js';
+import { loadSnapshot, untilNextBoundary } from './snapshot.js';
 import { approvalsView } from './view-approvals.js';
 import { licensesView } from './view-licenses.js';
 import { overviewView } from './view-overview.js';
@@ -103,6 +104,7 @@ class ConsoleApp {
     this.follower = null;
     this.session = null;
     this.snapshot = null;
+    this.policy = null;
     this.loaded = null;
     forgetToken();
     this.showSignIn(message);
@@ -110,6 +112,8 @@ class ConsoleApp {
 
   /** @param {'live' | 'reconnecting'} status */
   setLive(status) {
+    // back after an outage: the authority may have restarted with another policy
+    if (status === 'live' && this.live.classList.contains('reconnecting')) this.policy = null;
     this.live.className = `live ${status}`;
     this.live.textContent = status === 'live' ? 'live' : 'reconnecting…';
     this.live.title = status === 'live' ? 'Changes show as they happen' : 'The authority is not answering; retrying';
@@ -136,15 +140,8 @@ class ConsoleApp {
     const hash = location.hash;
     const { view, params } = route(hash);
     try {
-      this.policy ??= await session.api.get('/v1/ports/policy');
-      const [ports, stale, licenses, numbers, actors] = await Promise.all([
-        session.api.get('/v1/ports').then((/** @type {{ ports: import('./api-types.js').PortRecord[] }} */ a) => a.ports),
-        session.api.get('/v1/ports?stale=1').then((/** @type {{ ports: import('./api-types.js').PortRecord[] }} */ a) => new Set(a.ports.map((p) => p.id))),
-        session.api.get('/v1/licenses?state=all'),
-        session.api.get('/v1/ports/numbers').then((/** @type {{ numbers: import('./api-types.js').NumberEntry[] }} */ a) => a.numbers),
-        session.api.get('/v1/tokens').then((/** @type {{ tokens: { id: string, name: string | null }[] }} */ a) => new Map(a.tokens.filter((t) => t.name !== null).map((t) => [t.id, /** @type {string} */ (t.name)]))),
-      ]);
-      this.snapshot = { ports, stale, licenses: /** @type {import('./api-types.js').LicenseList} */ (licenses), numbers, actors, policy: /** @type {import('./api-types.js').Policy} */ (this.policy) };
+      this.policy ??= /** @type {import('./api-types.js').Policy} */ (await session.api.get('/v1/ports/policy'));
+      this.snapshot = await loadSnapshot(session.api, this.policy);
       this.#loadAtNextBoundary(this.snapshot);
       const data = await view.load(this.#context(params));
       if (this.session !== session || location.hash !== hash) return;
@@ -157,21 +154,14 @@ class ConsoleApp {
   }
 
   /**
-   * Some states change with time alone, with no change to announce: a license enters its renew
-   * window (and may be at risk from then) or expires, a cool-down or a transition window ends.
-   * Load again just after the next of those that falls before the blocking query would answer.
+   * Loads again just after the next moment time alone changes what is shown (see
+   * `untilNextBoundary`), when that comes before the blocking query's next answer.
    * @param {Snapshot} snapshot
    */
   #loadAtNextBoundary(snapshot) {
     clearTimeout(this.boundary);
-    const now = Date.now();
-    const { licenses } = snapshot;
-    const times = [...Object.values(licenses.renew_at), ...licenses.licenses.filter((l) => l.state === 'active').map((l) => l.expires_at), ...snapshot.numbers.map((n) => n.until)]
-      .filter((iso) => iso !== null)
-      .map((iso) => Date.parse(iso))
-      .filter((at) => at > now);
-    const next = Math.min(...times) - now;
-    if (next <= 30_000) this.boundary = setTimeout(() => void this.refresh(), next + 200);
+    const next = untilNextBoundary(snapshot, Date.now());
+    if (next !== null && next <= 30_000) this.boundary = setTimeout(() => void this.refresh(), next + 200);
   }
 
   /** Draws the current page from what is loaded. */
