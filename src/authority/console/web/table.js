@@ -41,6 +41,13 @@ export function table(o) {
       {
         class: [o.rowClass?.(row) ?? '', o.onRow ? 'clickable' : ''].join(' ').trim() || false,
         dataset: { row: o.rowKey(row) },
+        // a clickable row opens from the keyboard too
+        tabindex: o.onRow ? 0 : false,
+        onkeydown: o.onRow
+          ? /** @param {KeyboardEvent} event */ (event) => {
+              if (event.key === 'Enter' && event.target === event.currentTarget) o.onRow?.(row);
+            }
+          : undefined,
         onclick: o.onRow
           ? /** @param {MouseEvent} event */ (event) => {
               // links and buttons in the row do their own thing
