@@ -14,8 +14,11 @@ import { inject, it } from 'vitest';
 export const chromiumPath = '/usr/bin/chromium';
 const installed = existsSync(chromiumPath);
 
-/** `it` when the browser can run here (or in CI, where its absence must fail), else a skipping one. */
-export const withBrowser = installed || process.env.CI ? it : it.skip;
+/** True when the browser tests run: Chromium is here, or this is CI (where its absence must fail them). */
+export const browserTestsRun = installed || Boolean(process.env.CI);
+
+/** `it` when the browser tests run, else a skipping one. */
+export const withBrowser = browserTestsRun ? it : it.skip;
 
 /** Prints, once per test file, why the browser tests are skipped. */
 export function warnIfNoBrowser(): void {
@@ -23,8 +26,9 @@ export function warnIfNoBrowser(): void {
 }
 
 /**
- * Headless Chromium with a fresh profile, and none of its background traffic (updates, sync,
- * safe browsing): the only requests it makes are the page's.
+ * Headless Chromium with a fresh profile (playwright gives each launch its own temporary
+ * `--user-data-dir`), and none of its background traffic (updates, sync, safe browsing): the
+ * only requests it makes are the page's.
  */
 export async function launchBrowser(): Promise<Browser> {
   if (!installed) throw new Error(`no browser at ${chromiumPath}. It comes with Debian's chromium package: apt-get install -y --no-install-recommends chromium`);

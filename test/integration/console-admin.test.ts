@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { startTestAuthority } from '../helpers/authority.ts';
 import { spawnAuthority } from '../helpers/authority-process.ts';
-import { launchBrowser, openPage, screenshot, signInWith, warnIfNoBrowser, withBrowser } from '../helpers/browser.ts';
+import { browserTestsRun, launchBrowser, openPage, screenshot, signInWith, warnIfNoBrowser, withBrowser } from '../helpers/browser.ts';
 import { runPortwarden } from '../helpers/cli.ts';
 import { call, consoleAuthorityConfig, seedRegister } from '../helpers/console-seed.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -27,7 +27,7 @@ async function hoverNumber(page: Page, range: string, number: number): Promise<s
 describe('the console, signed in with the admin token', () => {
   let browser: Browser;
   beforeAll(async () => {
-    if (withBrowser !== withBrowser.skip) browser = await launchBrowser();
+    if (browserTestsRun) browser = await launchBrowser();
   });
   afterAll(async () => {
     await browser?.close();

@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { spawnAuthority } from '../helpers/authority-process.ts';
-import { launchBrowser, openPage, screenshot, signInWith, warnIfNoBrowser, withBrowser } from '../helpers/browser.ts';
+import { browserTestsRun, launchBrowser, openPage, screenshot, signInWith, warnIfNoBrowser, withBrowser } from '../helpers/browser.ts';
 import { runPortwarden } from '../helpers/cli.ts';
 import { call } from '../helpers/console-seed.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -11,7 +11,7 @@ warnIfNoBrowser();
 describe('the console, from an empty register to a reclaim', () => {
   let browser: Browser;
   beforeAll(async () => {
-    if (withBrowser !== withBrowser.skip) browser = await launchBrowser();
+    if (browserTestsRun) browser = await launchBrowser();
   });
   afterAll(async () => {
     await browser?.close();
