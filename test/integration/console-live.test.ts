@@ -50,22 +50,26 @@ describe('the console, live', () => {
       await waitFor(async () => (await row.locator('[data-state]').first().getAttribute('data-state')) === 'revoked', { timeoutMs: 1000, what: 'the revocation to show on the open page' });
       console.log(`a CLI revocation showed on the open page ${Date.now() - shownAt}ms after the CLI returned`);
 
-      // a license inside its renew window with no renewal coming is flagged, and counted in the navigation
-      const risky = await issueAtRiskLicense(authority.url, authority.adminToken, '8s');
+      // a license inside its renew window with no renewal coming is flagged, and counted in the
+      // navigation, once the window opens (half its 12s TTL in): the page loads again at that moment
+      const risky = await issueAtRiskLicense(authority.url, authority.adminToken, '12s');
       await page.click('[data-show="active"]');
-      await page.waitForSelector(`tr.at-risk[data-row="${risky}"]`, { timeout: 8000 });
+      await page.waitForSelector(`tr.at-risk[data-row="${risky}"]`, { timeout: 12_000 });
       expect(await page.locator('.nav-count-licenses').textContent()).toBe('1');
       await page.click(`tr[data-row="${risky}"] td:first-child`);
       await page.waitForSelector(`[data-test="license-detail"][data-lid="${risky}"] [data-action="license.issued"]`);
+      expect(await page.locator('[data-test="license-detail"] .notice.danger').textContent()).toContain('portwarden licenses renew');
       await screenshot(page, '08-licenses-at-risk');
 
       // revoking from the page takes a confirmation and a reason
-      await page.click(`button[data-test="revoke"][data-lid="${risky}"]`);
-      await page.fill('dialog [data-test="reason"]', 'metrics moved to the agent');
+      const checkout = (await call(authority.url, authority.adminToken, 'GET', '/v1/licenses?service=checkout')).licenses[0].lid as string;
+      await page.click(`tr[data-row="${checkout}"] td:first-child`);
+      await page.click(`button[data-test="revoke"][data-lid="${checkout}"]`);
+      await page.fill('dialog [data-test="reason"]', 'checkout moved behind the gateway');
       await page.click('dialog [data-test="confirm"]');
-      await page.waitForSelector(`[data-test="license-detail"][data-lid="${risky}"] [data-action="license.revoked"]`);
-      const audit = await call(authority.url, authority.adminToken, 'GET', `/v1/audit?target=license/${risky}&action=license.revoked`);
-      expect(audit.entries[0]).toMatchObject({ actor: expect.any(String), after: { reason: 'metrics moved to the agent' } });
+      await page.waitForSelector(`[data-test="license-detail"][data-lid="${checkout}"] [data-action="license.revoked"]`);
+      const audit = await call(authority.url, authority.adminToken, 'GET', `/v1/audit?target=license/${checkout}&action=license.revoked`);
+      expect(audit.entries[0]).toMatchObject({ after: { state: 'revoked', reason: 'checkout moved behind the gateway' } });
 
       expect(errors).toEqual([]);
       expect(foreign).toEqual([]);
