@@ -42,13 +42,12 @@ export const approvalsView = {
     }
     /** @type {import('./table.js').Column<PortRecord>[]} */
     const columns = [
-      { key: 'port', label: 'Port', cell: (p) => portLink(p), sort: (p) => `${p.service}/${p.name}` },
+      { key: 'port', label: 'Request', cell: (p) => [portLink(p), p.reason ? h('div', { class: 'reason-line' }, p.reason) : null], sort: (p) => `${p.service}/${p.name}` },
       { key: 'env', label: 'Env', cell: (p) => h('span', { class: 'chip' }, p.env), sort: (p) => p.env },
-      { key: 'number', label: 'Number held', class: 'num', cell: (p) => p.number ?? '—', sort: (p) => p.number ?? 0 },
+      { key: 'number', label: 'Number', class: 'num', cell: (p) => p.number ?? '—', sort: (p) => p.number ?? 0 },
       { key: 'owner', label: 'Owner', class: 'owner', cell: (p) => p.owner, sort: (p) => p.owner },
       { key: 'deps', label: 'Depends on', class: 'deps', cell: (p) => p.dependencies.join(', ') || '—' },
       { key: 'requested', label: 'Requested', class: 'nowrap', cell: (p) => [h('span', { title: exact(p.created_at) }, relative(p.created_at)), ' by ', actor(ctx.snapshot.actors, p.created_by)], sort: (p) => p.created_at },
-      { key: 'reason', label: 'Reason', class: 'reason', cell: (p) => p.reason ?? h('span', { class: 'muted' }, '—') },
     ];
     if (admin) {
       columns.push({
