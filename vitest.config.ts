@@ -3,8 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // one throwaway PostgreSQL cluster per run for the shared store's tests (skipped when not installed)
-    globalSetup: ['test/helpers/postgres.ts'],
+    // one throwaway PostgreSQL cluster per run for the shared store's tests (skipped when not
+    // installed), and one directory per run for the console's screenshots
+    globalSetup: ['test/helpers/postgres.ts', 'test/helpers/screenshot-dir.ts'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 30_000,

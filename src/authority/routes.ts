@@ -3,6 +3,8 @@ import type { Route } from './http/router.ts';
 import { accessRoutes } from './access/routes.ts';
 import { admissionRoutes } from './admission/routes.ts';
 import { auditRoutes } from './audit/routes.ts';
+import { changeRoutes } from './changes/routes.ts';
+import { consoleRoutes } from './console/routes.ts';
 import { checkRoutes } from './register/check-routes.ts';
 import { discoverRoutes } from './register/discovery-routes.ts';
 import { drillRoutes } from './drills/routes.ts';
@@ -11,6 +13,7 @@ import { keyRoutes } from './keys/routes.ts';
 import { licenseRoutes } from './licenses/routes.ts';
 import { opsRoutes } from './ops/routes.ts';
 import { portRoutes } from './register/routes.ts';
+import { registerMapRoutes } from './register/map-routes.ts';
 import { telemetryRoutes } from './access/telemetry-routes.ts';
 import { tokenRoutes } from './tokens/routes.ts';
 
@@ -27,9 +30,12 @@ export const routeFactories: readonly ((ctx: AuthorityContext) => Route[])[] = [
   accessRoutes,
   inventoryRoutes,
   auditRoutes,
+  registerMapRoutes, // before portRoutes: `/v1/ports/policy` is not a port id
   portRoutes,
   checkRoutes,
   discoverRoutes,
   drillRoutes,
   admissionRoutes,
+  changeRoutes,
+  consoleRoutes,
 ];

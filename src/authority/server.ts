@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { formatHostPort } from '../shared/address.ts';
 import { PortwardenError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
+import { requireRouteAccess } from './http/access.ts';
 import { defaultBodyLimit, readJsonBody, validate } from './http/body.ts';
 import type { ApiRequest, ApiResponse, Method, Router } from './http/router.ts';
 import type { AuthorityMetrics } from './metrics.ts';
@@ -113,7 +114,7 @@ export class ApiServer {
           res.setHeader('www-authenticate', 'Bearer realm="portwarden"');
           throw new PortwardenError('unauthenticated', 'a valid bearer token is required');
         }
-        if (match.route.access === 'admin' && principal.role !== 'admin') throw new PortwardenError('forbidden', 'this needs an admin token');
+        requireRouteAccess(match.route.access, principal, method as Method);
       }
       let bodyRead: Promise<unknown> | undefined;
       const apiRequest: ApiRequest = {

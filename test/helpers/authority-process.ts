@@ -21,13 +21,14 @@ export interface AuthorityProcess {
 /**
  * Runs `portwarden authority` (the real CLI) on an ephemeral loopback port with a fresh data
  * directory, and resolves once it logs `authority listening`. Killed when the test finishes.
- * `extraConfig` is YAML appended to the configuration file (`tls:`, `admission:`).
+ * `config` is more of the authority file (YAML), e.g. a `register:` section; `listen` and
+ * `dataDir` start it on a given address and data (a restart).
  */
-export async function spawnAuthority(extraConfig = ''): Promise<AuthorityProcess> {
+export async function spawnAuthority(options: { config?: string; listen?: string; dataDir?: string } = {}): Promise<AuthorityProcess> {
   const dir = await tempDir();
-  const dataDir = join(dir, 'data');
+  const dataDir = options.dataDir ?? join(dir, 'data');
   const config = join(dir, 'authority.yaml');
-  await writeFile(config, `listen: 127.0.0.1:0\ndata_dir: ${dataDir}\nlog: { level: info }\n${extraConfig}`);
+  await writeFile(config, `listen: ${options.listen ?? '127.0.0.1:0'}\ndata_dir: ${dataDir}\nlog: { level: info }\n${options.config ?? ''}`);
   const child = spawn('node_modules/.bin/node', ['bin/portwarden.js', 'authority', '--config', config], { env: { PATH: process.env.PATH ?? '' } });
   let log = '';
   child.stdout.on('data', (chunk: Buffer) => (log += chunk.toString()));

@@ -268,7 +268,7 @@ it('exits 2 on usage and bad input, 1 on a refusal (not found, conflict, unauthe
     [['bogus'], 2, /^portwarden: unknown command "bogus"/],
     [['keys', 'spin'], 2, /^portwarden keys: usage: unknown subcommand "spin"/],
     [['keys', 'list', '--format', 'yaml'], 2, /^portwarden keys: usage: --format must be "table" or "json", not "yaml"/],
-    [['tokens', 'create', '--role', 'root'], 2, /^portwarden tokens: usage: --role must be admin or sidecar/],
+    [['tokens', 'create', '--role', 'root'], 2, /^portwarden tokens: usage: --role must be admin, viewer or sidecar/],
     [['licenses', 'renew'], 2, /^portwarden licenses: usage: licenses renew takes one LID/],
     [['audit', '--since', 'yesterday'], 2, /^portwarden audit: bad_request: since:/],
     [['licenses', 'show', 'lic_missing'], 1, /^portwarden licenses: not_found: /],

@@ -16,9 +16,9 @@ beforeAll(async () => {
 afterAll(() => pki.close());
 
 it('the `portwarden authority` process answers reviews over HTTPS, and a malformed one with 400 while it stays up', async () => {
-  const authority = await spawnAuthority(
-    `tls: { cert: ${server.cert}, key: ${server.key} }\nadmission:\n  enabled: true\n  default_mode: enforce\n  namespaces: [{ match: payments, service: payments, env: prod }]\n`,
-  );
+  const authority = await spawnAuthority({
+    config: `tls: { cert: ${server.cert}, key: ${server.key} }\nadmission:\n  enabled: true\n  default_mode: enforce\n  namespaces: [{ match: payments, service: payments, env: prod }]\n`,
+  });
   expect(authority.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
   const agent = new Agent({ connect: { ca: ca.certPem } });
   try {

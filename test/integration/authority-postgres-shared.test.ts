@@ -57,6 +57,19 @@ describe('two authorities sharing one PostgreSQL', () => {
     expect(wokenAgain.answer.body.revoked).toEqual([second.lid]);
   });
 
+  withPostgres('wake the change feed (the console) held by the other on a register change that licenses nothing', async () => {
+    const { a, b } = await pair({ config: { register: { approval: 'manual' } } });
+    const index = (await b.api('GET', '/v1/changes')).body.index as number;
+    const held = b.api('GET', `/v1/changes?index=${index}&wait=30s`).then((answer) => ({ answer, at: performance.now() }));
+    await waitFor(() => b.authority.context.hub.size === 1, { what: 'the change feed to be held' });
+    const requestedAt = performance.now();
+    const port = await a.api('POST', '/v1/ports', { body: { service: 'payments', name: 'api', env: 'prod' } });
+    expect([port.status, port.body.state]).toEqual([201, 'requested']);
+    const woken = await held;
+    expect(woken.at - requestedAt).toBeLessThan(1_000);
+    expect(woken.answer.body.index).toBeGreaterThan(index);
+  });
+
   withPostgres('share one change index that only grows, whichever authority takes it', async () => {
     const { a, b } = await pair();
     const seen: number[] = [];

@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -29,12 +30,25 @@ describe('npm start (portwarden up)', () => {
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
 
-    await waitFor(() => stdout.includes('portwarden is up'), { timeoutMs: 20_000, what: 'the banner' });
+    await waitFor(() => stdout.includes('Ctrl-C stops everything'), { timeoutMs: 20_000, what: 'the banner' });
     expect(stdout).toContain(`curl -s http://127.0.0.1:${listenPort}/`);
-    expect(await get(listenPort)).toBe('hello from the demo upstream: GET /\n');
-
+    // the README's quick start shows this banner as it is, with the default ports and data dir
     const lid = /licenses revoke (\S+)/.exec(stdout)?.[1];
     expect(lid).toMatch(/^lic_/);
+    const banner = stdout.slice(stdout.indexOf('portwarden is up'), stdout.indexOf('Ctrl-C stops everything'));
+    const asDocumented = banner
+      .replaceAll(`127.0.0.1:${authorityPort}`, '127.0.0.1:7400')
+      .replaceAll(`127.0.0.1:${listenPort}`, '127.0.0.1:8443')
+      .replaceAll(`127.0.0.1:${adminPort}`, '127.0.0.1:9901')
+      .replaceAll(dataDir, 'data')
+      .replaceAll(lid!, 'lic_…');
+    const readme = readFileSync('README.md', 'utf8');
+    expect(readme).toContain(`\`\`\`text\n${asDocumented}Ctrl-C stops everything`);
+    // the console it names answers there
+    const consolePage = await request(`http://127.0.0.1:${authorityPort}/ui/`);
+    expect([consolePage.statusCode, (await consolePage.body.text()).includes('/ui/app.js')]).toEqual([200, true]);
+    expect(await get(listenPort)).toBe('hello from the demo upstream: GET /\n');
+
     const token = (await readFile(join(dataDir, 'admin.token'), 'utf8')).trim();
     await promisify(execFile)(node, [bin, 'licenses', 'revoke', lid!, '--authority', `http://127.0.0.1:${authorityPort}`], {
       env: { PATH: process.env.PATH ?? '', PORTWARDEN_TOKEN: token },

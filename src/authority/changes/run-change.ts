@@ -1,6 +1,13 @@
 import type { Store, StoreTx } from '../store/store.ts';
 import type { WatchHub } from './watch-hub.ts';
 
+/**
+ * The key register changes (a request, an approval, a release…) take their index under. No
+ * service name starts with `:`, so no sidecar's blocking query wakes for them, while every
+ * all-services waiter (`GET /v1/changes`, the console) does.
+ */
+export const registerChanges = ':register';
+
 /** Takes the next change index for `service` inside the transaction. */
 export type Touch = (service: string) => Promise<number>;
 

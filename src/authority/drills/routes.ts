@@ -3,7 +3,7 @@ import { name } from '../../shared/config/schema-parts.ts';
 import { PortwardenError } from '../../shared/errors.ts';
 import type { AuthorityContext } from '../context.ts';
 import { DrillService } from './service.ts';
-import { principalOf, requireAdmin, requireService } from '../http/access.ts';
+import { principalOf, requireAdmin, requireReader, requireService } from '../http/access.ts';
 import type { Route } from '../http/router.ts';
 import { durationText, indexText } from '../http/schemas.ts';
 
@@ -70,7 +70,7 @@ export function drillRoutes(ctx: AuthorityContext): Route[] {
         const id = req.params.id ?? '';
         const service = await drills.serviceOf(id);
         if (service === undefined) {
-          requireAdmin(req.principal); // a sidecar learns nothing about other services' drills
+          requireReader(req.principal); // a sidecar learns nothing about other services' drills
           throw new PortwardenError('not_found', `no drill ${id}`);
         }
         requireService(req.principal, service);

@@ -5,8 +5,9 @@ import type { Principal } from '../tokens/service.ts';
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /**
- * Who may call a route: anyone (`public`), an admin token (`admin`), or any valid token
- * (`token`: the handler checks the sidecar's service scope, see `access.ts`).
+ * Who may call a route: anyone (`public`), an admin token (`admin`; a viewer token too when the
+ * method is GET), or any valid token (`token`: the handler checks the sidecar's service scope).
+ * A viewer token is refused every method but GET. See `access.ts`.
  */
 export type Access = 'public' | 'admin' | 'token';
 

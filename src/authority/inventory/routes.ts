@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { name } from '../../shared/config/schema-parts.ts';
 import type { AuthorityContext } from '../context.ts';
-import { principalOf, requireAdmin } from '../http/access.ts';
+import { principalOf, requireReader } from '../http/access.ts';
 import type { Route } from '../http/router.ts';
 import { ingestInventory, inventoryReportSchema, listUnregistered } from './service.ts';
 
@@ -27,7 +27,7 @@ export function inventoryRoutes(ctx: AuthorityContext): Route[] {
       path: '/v1/inventory/unregistered',
       access: 'admin',
       async handler(req) {
-        requireAdmin(req.principal);
+        requireReader(req.principal);
         const { service } = req.queryAs(unregisteredQuery);
         return { body: { unregistered: await listUnregistered(ctx.store, service) } };
       },

@@ -90,12 +90,20 @@ export class Renewer extends PeriodicSweep {
 /** Sets the license gauges: licenses by state, and the active ones in their renew window that will not be renewed. */
 export async function observeLicenses(store: Store, clock: Clock, metrics: AuthorityMetrics, renewBeforeMs: number): Promise<void> {
   const now = clock.now();
-  const { counts, atRisk } = await store.read(async (tx) => ({
+  const { counts, lapsing } = await store.read(async (tx) => ({
     counts: await tx.licenses.countByState(),
-    atRisk: (await tx.licenses.activeExpiringBy(now + renewBeforeMs)).filter((row) => now >= renewAt(row, renewBeforeMs) && !wantsRenewal(row, now, renewBeforeMs)).length,
+    lapsing: (await tx.licenses.activeExpiringBy(now + renewBeforeMs)).filter((row) => atRisk(row, now, renewBeforeMs)).length,
   }));
   for (const [state, n] of Object.entries(counts)) metrics.licenses.set({ state }, n);
-  metrics.licensesAtRisk.set(atRisk);
+  metrics.licensesAtRisk.set(lapsing);
+}
+
+/**
+ * At risk: active, unexpired, inside its renew window, and the renewer will not renew it
+ * (`renew: never`, max lifetime reached, or `renew: auto` and not in use): it lapses at `exp`.
+ */
+export function atRisk(row: LicenseRow, now: number, renewBeforeMs: number): boolean {
+  return row.state === 'active' && row.exp > now && now >= renewAt(row, renewBeforeMs) && !wantsRenewal(row, now, renewBeforeMs);
 }
 
 /** When the renew window of the current token opens. */

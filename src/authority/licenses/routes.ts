@@ -3,7 +3,7 @@ import { name } from '../../shared/config/schema-parts.ts';
 import { PortwardenError } from '../../shared/errors.ts';
 import type { AuthorityContext } from '../context.ts';
 import { refuseDuringOutage } from '../drills/service.ts';
-import { requireAdmin, requireService } from '../http/access.ts';
+import { requireAdmin, requireReader, requireService } from '../http/access.ts';
 import type { ApiResponse, Route } from '../http/router.ts';
 import { licenseAccess } from '../access/last-access.ts';
 import { allowEntry, durationText, indexText } from '../http/schemas.ts';
@@ -90,7 +90,7 @@ export function licenseRoutes(ctx: AuthorityContext): Route[] {
         const lid = req.params.lid ?? '';
         const row = await licenses.find(lid);
         if (!row) {
-          requireAdmin(req.principal); // a sidecar learns nothing about other services' lids
+          requireReader(req.principal); // a sidecar learns nothing about other services' lids
           throw new PortwardenError('not_found', `no license ${lid}`);
         }
         requireService(req.principal, row.service);

@@ -4,6 +4,7 @@ import { formatDuration } from '../../shared/duration.ts';
 import { PortwardenError } from '../../shared/errors.ts';
 import { appendAudit, type Actor } from '../audit/log.ts';
 import { runChange, type Touch } from '../changes/run-change.ts';
+import { atRisk, renewAt } from './renewer.ts';
 import { auditLicense, effectiveState, licenseView, type LicenseView } from './view.ts';
 import type { LicenseSigner } from '../keys/signer.ts';
 import type { LicenseRow, RenewPolicy } from '../store/licenses.ts';
@@ -203,13 +204,24 @@ export class LicenseService {
     return this.#o.store.read((tx) => tx.licenses.get(lid));
   }
 
-  /** Every license in any state (for `licenses list --all`). */
-  async all(service?: string): Promise<{ index: number; licenses: LicenseView[] }> {
+  /**
+   * Every license in any state (for `licenses list --all` and the console); the lids of those
+   * at risk, inside their renew window with no renewal coming (see `atRisk`); and when the
+   * renew window of each current license opens (it is renewed then, or at risk from then on).
+   */
+  async all(service?: string): Promise<{ index: number; licenses: LicenseView[]; at_risk: string[]; renew_at: Record<string, string> }> {
     const now = this.#o.clock.now();
-    return this.#o.store.read(async (tx) => ({
-      index: await tx.index.current(),
-      licenses: (await tx.licenses.list(service === undefined ? {} : { service })).map((row) => licenseView(row, now)),
-    }));
+    const renewBefore = this.#o.policy.renew_before;
+    return this.#o.store.read(async (tx) => {
+      const rows = await tx.licenses.list(service === undefined ? {} : { service });
+      const current = rows.filter((row) => effectiveState(row, now) === 'active');
+      return {
+        index: await tx.index.current(),
+        licenses: rows.map((row) => licenseView(row, now)),
+        at_risk: current.filter((row) => atRisk(row, now, renewBefore)).map((row) => row.lid),
+        renew_at: Object.fromEntries(current.map((row) => [row.lid, new Date(renewAt(row, renewBefore)).toISOString()])),
+      };
+    });
   }
 
   /** The current state of one service (or all), and the index of its last change. */

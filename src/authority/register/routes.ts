@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { name } from '../../shared/config/schema-parts.ts';
 import { PortwardenError } from '../../shared/errors.ts';
 import type { AuthorityContext } from '../context.ts';
-import { principalOf, requireAdmin, requireService } from '../http/access.ts';
+import { principalOf, requireAdmin, requireReader, requireService } from '../http/access.ts';
 import type { ApiRequest, Route } from '../http/router.ts';
 import { listUnregistered } from '../inventory/service.ts';
 import { defaultEnv, portKinds, portStates, protocols } from '../../register/port-record.ts';
@@ -83,7 +83,7 @@ export function portRoutes(ctx: AuthorityContext): Route[] {
         const service = query.service ?? (req.principal?.role === 'sidecar' ? (req.principal.service ?? undefined) : undefined);
         requireService(req.principal, service);
         if (query.unregistered) {
-          requireAdmin(req.principal);
+          requireReader(req.principal);
           if (query.env !== undefined || query.state !== undefined || query.stale) throw new PortwardenError('bad_request', 'unregistered: goes only with service');
           return { body: { unregistered: await listUnregistered(ctx.store, service) } };
         }

@@ -3,7 +3,7 @@ import type { AuthorityConfig } from '../../shared/config/authority-schema.ts';
 import { formatDuration } from '../../shared/duration.ts';
 import { PortwardenError } from '../../shared/errors.ts';
 import { appendAudit, type Actor } from '../audit/log.ts';
-import { runChange, type Touch } from '../changes/run-change.ts';
+import { registerChanges, runChange, type Touch } from '../changes/run-change.ts';
 import type { AuthorityContext } from '../context.ts';
 import type { LicenseService } from '../licenses/service.ts';
 import type { PortRow } from '../store/ports.ts';
@@ -61,7 +61,8 @@ export const policyApprover = 'policy';
 /**
  * The port register: request (stable allocation), approval, rejection, release, transitions,
  * cleanup and reads. Every change is one transaction that reads the register's numbers,
- * decides, writes, licenses or revokes, and audits, so the decision and the write never part.
+ * decides, writes, licenses or revokes, audits, and takes a change index under
+ * `registerChanges`, so the decision and the write never part and the console hears of it.
  */
 export class RegisterService {
   readonly policy: RegisterPolicy;
@@ -121,6 +122,7 @@ export class RegisterService {
         target: `port/${row.id}`,
         after: { ...portRecord(row), approval: config.approval, allocation, issued: issued ? [issued.lid] : [] },
       });
+      await touch(registerChanges);
       return { ...(await detailWithin(tx, row, now)), allocation };
     });
   }
@@ -192,6 +194,7 @@ export class RegisterService {
         await appendAudit(tx, clock, actor, { action: 'port.reclaim', target: `port/${row.id}`, before: portRecord(row, lastAccessAt), after: { ...after, ...step.audit } });
         released.push(after);
       }
+      if (released.length > 0) await touch(registerChanges);
       return answer(released);
     });
   }
@@ -256,6 +259,7 @@ export class RegisterService {
       const { after, audit } = await step(tx, touch, before, now);
       await tx.ports.update(after);
       await appendAudit(tx, clock, actor, { action, target: `port/${after.id}`, before: portRecord(before), after: { ...portRecord(after), ...audit } });
+      await touch(registerChanges);
       return detailWithin(tx, after, now);
     });
   }

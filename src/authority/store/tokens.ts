@@ -1,7 +1,9 @@
 /** API tokens as stored: the row, its repository (implemented by sqlite/ and postgres/), and the row mapper both share. */
 import { int, intOrNull, str, strOrNull, type Row } from './columns.ts';
 
-export type TokenRole = 'admin' | 'sidecar';
+/** `admin` does everything, `viewer` reads everything, `sidecar` acts for one service. */
+export const tokenRoles = ['admin', 'viewer', 'sidecar'] as const;
+export type TokenRole = (typeof tokenRoles)[number];
 
 export interface TokenRow {
   id: string;

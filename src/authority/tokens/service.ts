@@ -70,7 +70,7 @@ export class TokenService {
 
   async #insert(tx: StoreTx, actor: Actor, input: { role: TokenRole; service?: string | undefined; name?: string | undefined }): Promise<{ token: string; view: TokenView }> {
     if (input.role === 'sidecar' && !input.service) throw new PortwardenError('bad_request', 'service: a sidecar token needs the service it may act for');
-    if (input.role === 'admin' && input.service) throw new PortwardenError('bad_request', 'service: an admin token is not scoped to a service');
+    if (input.role !== 'sidecar' && input.service) throw new PortwardenError('bad_request', `service: ${input.role === 'admin' ? 'an admin' : 'a viewer'} token is not scoped to a service`);
     const id = randomBytes(8).toString('hex');
     const secret = randomBytes(32).toString('base64url');
     const row: TokenRow = {

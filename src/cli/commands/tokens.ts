@@ -8,13 +8,14 @@ import { printJson, printTable } from '../output.ts';
 const usage = `Usage: portwarden tokens <subcommand> [options]
 
 Subcommands:
-  create --role admin|sidecar [--service S] [--name TEXT]
+  create --role admin|viewer|sidecar [--service S] [--name TEXT]
                       make an API token; prints the bare token (shown only once)
   list                every token (never the secret)
   revoke ID           the token stops working at once
 
-A sidecar token is scoped to one service: it reads only that service's licenses and
-reports only its telemetry. Tokens are stored hashed.
+An admin token does everything; a viewer token reads everything an admin reads (the web
+console, dashboards) and changes nothing; a sidecar token is scoped to one service: it reads
+only that service's licenses and reports only its telemetry. Tokens are stored hashed.
 
 Options:
 ${apiOptionsUsage}
@@ -46,7 +47,7 @@ export const tokensCommand: Command = {
       case 'create': {
         only(['role', 'service', 'name']);
         expectNoArguments(positionals);
-        if (values.role !== 'admin' && values.role !== 'sidecar') throw new PortwardenError('usage', '--role must be admin or sidecar');
+        if (values.role !== 'admin' && values.role !== 'viewer' && values.role !== 'sidecar') throw new PortwardenError('usage', '--role must be admin, viewer or sidecar');
         if (values.role === 'sidecar' && values.service === undefined) throw new PortwardenError('usage', 'a sidecar token needs --service');
         const body = { role: values.role, service: values.service, name: values.name };
         const created = await withApiClient(ctx.env, values, (client) => client.post<TokenView & { token: string }>('/v1/tokens', body));

@@ -17,9 +17,10 @@ import { sidecarCommand } from './sidecar.ts';
 const usage = `Usage: portwarden up [--config AUTHORITY_FILE] [--data DIR] [--port N] [--admin-port N]
 
 All-in-one on loopback, for a first look: the authority (embedded SQLite in DIR, default
-./data), a sidecar, and a tiny demo HTTP upstream behind it, with a license that admits
-local callers. Prints the URLs, a curl line through the licensed port, and how to revoke
-the license and watch the next curl be refused. SIGINT or SIGTERM stops everything.
+./data) with its web console, a sidecar, and a tiny demo HTTP upstream behind it, with a
+license that admits local callers. Prints the console's URL and the token file to sign in
+with, a curl line through the licensed port, and how to revoke the license and watch the
+next curl be refused. SIGINT or SIGTERM stops everything.
 
   --port N        the licensed port (default 8443)
   --admin-port N  the sidecar's admin listener (default 9901)`;
@@ -94,15 +95,18 @@ async function waitReady(url: string, sidecar: Promise<number>): Promise<boolean
 
 function banner(o: { authorityUrl: string; adminPort: number; listenPort: number; lid: string; tokenFile: string | undefined }): string {
   const token = o.tokenFile ? `PORTWARDEN_TOKEN=$(cat ${o.tokenFile}) ` : '';
+  const signIn = o.tokenFile ? `sign in with the token in ${o.tokenFile}` : 'sign in with $PORTWARDEN_ADMIN_TOKEN';
   return `
 portwarden is up, all on loopback
+  console        ${o.authorityUrl}/ui/   (${signIn})
   authority      ${o.authorityUrl}
   sidecar admin  http://127.0.0.1:${o.adminPort}/status   (also /metrics /readyz)
   licensed port  127.0.0.1:${o.listenPort} -> demo upstream, license ${o.lid}
 
 Try it:
   curl -s http://127.0.0.1:${o.listenPort}/
-Revoke the license, and the next curl is refused (reason "revoked" in /metrics):
+Revoke the license (here, or on the console's Licenses page), and the next curl is refused
+(reason "revoked" in /metrics):
   ${token}npx portwarden licenses revoke ${o.lid}
   curl -s http://127.0.0.1:${o.listenPort}/ || echo refused
 Ctrl-C stops everything; the next start issues a fresh license.

@@ -75,6 +75,25 @@ describe.each(storeKinds())('the $name store', (kind) => {
     expect(await store.transaction((tx) => tx.telemetry.pruneBatches(at + 1))).toBe(1);
   });
 
+  kind.it("keeps each token's role, a viewer's too, and counts only active admins as admins", async () => {
+    const store = await (await kind.fresh()).open();
+    const token = (id: string, role: 'admin' | 'viewer' | 'sidecar', service: string | null = null) => ({ id, name: `${role} token`, role, service, hash: Buffer.alloc(32, id), createdAt: 1, createdBy: 'test', revokedAt: null });
+    await store.transaction(async (tx) => {
+      await tx.tokens.insert(token('a1', 'admin'));
+      await tx.tokens.insert(token('v1', 'viewer'));
+      await tx.tokens.insert(token('s1', 'sidecar', 'payments'));
+    });
+    expect((await store.read((tx) => tx.tokens.list())).map((t) => [t.id, t.role, t.service])).toEqual([
+      ['a1', 'admin', null],
+      ['s1', 'sidecar', 'payments'],
+      ['v1', 'viewer', null],
+    ]);
+    // a viewer never stands in for the bootstrap admin: with the admin revoked, none is active
+    await store.transaction((tx) => tx.tokens.revoke('a1', 2));
+    expect(await store.read((tx) => tx.tokens.countActiveAdmins())).toBe(0);
+    expect(await store.read((tx) => tx.tokens.get('v1'))).toMatchObject({ role: 'viewer', revokedAt: null });
+  });
+
   kind.it('runs exclusive work and reports it ran', async () => {
     const store = await (await kind.fresh()).open();
     let ran = 0;
