@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, collectDefaultMetrics, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../../shared/process-metrics.ts';
 
 /**
  * Every sidecar metric, registered on one Registry made at start and passed in, so each test
@@ -6,7 +7,7 @@ import { Counter, Gauge, Histogram, collectDefaultMetrics, Registry } from 'prom
  * origin address; identity labels are bounded by the telemetry series cap.
  */
 export function createSidecarMetrics(registry: Registry = new Registry(), { processDefaults = true } = {}) {
-  if (processDefaults) collectDefaultMetrics({ register: registry });
+  if (processDefaults) collectProcessMetrics(registry);
   const registers = [registry];
   return {
     registry,
