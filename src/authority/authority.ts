@@ -11,6 +11,7 @@ import { Router, type Route } from './http/router.ts';
 import { ensureActiveKey } from './keys/rotation.ts';
 import { LicenseService } from './licenses/service.ts';
 import { createAuthorityMetrics } from './metrics.ts';
+import { StoreReadiness } from './ops/store-readiness.ts';
 import { registerOf } from './register/service.ts';
 import { RegisterSweeper } from './register/sweeper.ts';
 import { Renewer } from './licenses/renewer.ts';
@@ -99,6 +100,7 @@ export class Authority {
         metrics,
         licenses,
         tokens,
+        storeReadiness: new StoreReadiness({ store, logger, gauge: metrics.storeUp }),
         get ready() {
           return state.ready;
         },
@@ -170,7 +172,7 @@ export class Authority {
 async function openStore(config: AuthorityConfig, clock: Clock, logger: Logger): Promise<Store> {
   if (!config.storage.url) return SqliteStore.open({ dataDir: config.data_dir, clock });
   await mkdir(config.data_dir, { recursive: true, mode: 0o700 });
-  return PostgresStore.open({ url: config.storage.url, clock, logger });
+  return PostgresStore.open({ url: config.storage.url, clock, logger, maxConnections: config.storage.pool_size });
 }
 
 /**

@@ -6,6 +6,7 @@ import type { AuthorityMetrics } from './metrics.ts';
 import type { Store } from './store/store.ts';
 import type { TokenService } from './tokens/service.ts';
 import type { WatchHub } from './changes/watch-hub.ts';
+import type { StoreReadiness } from './ops/store-readiness.ts';
 
 /** What route factories get: the authority's parts, made once in `authority.ts`. */
 export interface AuthorityContext {
@@ -17,6 +18,8 @@ export interface AuthorityContext {
   metrics: AuthorityMetrics;
   licenses: LicenseService;
   tokens: TokenService;
+  /** Whether the store takes writes now (`/readyz`, `portwarden_authority_store_up`). */
+  storeReadiness: StoreReadiness;
   /** False until started and again from the moment shutdown begins (`/readyz`). */
   readonly ready: boolean;
 }

@@ -35,6 +35,11 @@ export function createAuthorityMetrics(registry: Registry = new Registry()) {
       help: 'The global change index.',
       registers,
     }),
+    storeUp: new Gauge({
+      name: 'portwarden_authority_store_up',
+      help: 'Whether the store took the last readiness probe (1) or not (0): PostgreSQL unreachable or read-only, the SQLite file gone or not writable.',
+      registers,
+    }),
     requests: new Counter({
       name: 'portwarden_authority_http_requests_total',
       help: 'API requests by route pattern, method and status.',

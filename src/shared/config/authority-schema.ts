@@ -32,7 +32,12 @@ export const authoritySchema = z.strictObject({
   data_dir: filePath.default('./data'), // SQLite file and signing keys (0600); with storage.url only admin.token
   // postgres:// or postgresql://: a PostgreSQL database several authorities share, instead of SQLite
   storage: z
-    .strictObject({ url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional() })
+    .strictObject({
+      url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+      // PostgreSQL connections each authority keeps at most; the three upkeep loops (renewer,
+      // register and drill sweepers) each hold one while they run, so fewer than 5 can stall
+      pool_size: z.number().int().min(5).max(1000).default(10),
+    })
     .prefault({}),
   tls: z.strictObject({ cert: filePath, key: filePath, client_ca: filePath.optional() }).optional(),
   licenses: z
