@@ -21,6 +21,7 @@ export const errorCodes = {
   port_out_of_range: { status: 409, summary: 'the port number is outside every range allowed for the request' },
   port_taken: { status: 409, summary: 'the port number is already assigned or cooling down' },
   range_exhausted: { status: 409, summary: 'no free number is left in the allowed ranges' },
+  batch_out_of_window: { status: 422, summary: 'a telemetry batch was cut more than 7d before, or 1h ahead of, the authority\'s clock, so it cannot be counted exactly once' },
   listen_failed: { status: 500, summary: 'a listener could not bind its address (in use, not permitted)' },
   authority_unreachable: { status: 503, summary: 'the authority could not be reached' },
   authority_bad_response: { status: 502, summary: 'the authority answered outside its contract (status or body)' },

@@ -97,7 +97,7 @@ export function createSidecarMetrics(registry: Registry = new Registry(), { proc
     }),
     telemetryDroppedTotal: new Counter({
       name: 'portwarden_telemetry_dropped_total',
-      help: 'Access records lost before the authority acknowledged them, by reason (evicted, spool_full, spool_corrupt, spool_error, rejected).',
+      help: 'Access records lost before the authority acknowledged them, by reason (evicted, spool_full, spool_corrupt, spool_error, rejected, out_of_window).',
       labelNames: ['reason'] as const,
       registers,
     }),
