@@ -10,6 +10,7 @@ import { DrillService } from './drills/service.ts';
 import { Router, type Route } from './http/router.ts';
 import { ensureActiveKey } from './keys/rotation.ts';
 import { LicenseService } from './licenses/service.ts';
+import { checkAuditAtStart } from './audit/start-check.ts';
 import { createAuthorityMetrics } from './metrics.ts';
 import { StoreReadiness } from './ops/store-readiness.ts';
 import { registerOf } from './register/service.ts';
@@ -89,6 +90,7 @@ export class Authority {
       const tokens = new TokenService({ store, clock, envAdminToken: options.env?.PORTWARDEN_ADMIN_TOKEN || undefined });
       const bootstrap = await tokens.bootstrap(config.data_dir, logger);
       const metrics = createAuthorityMetrics(registry);
+      await checkAuditAtStart(store, config.audit.verify_on_start, logger, metrics.auditChainIntact);
       const licenses = new LicenseService({ store, hub, clock, signer: new LicenseSigner(config.issuer), policy: config.licenses });
       const state = { ready: false };
       const context: AuthorityContext = {

@@ -35,6 +35,11 @@ export function createAuthorityMetrics(registry: Registry = new Registry()) {
       help: 'The global change index.',
       registers,
     }),
+    auditChainIntact: new Gauge({
+      name: 'portwarden_authority_audit_chain_intact',
+      help: "Whether the audit log's hash chain verified at start and at the last audit verify (1) or broke (0).",
+      registers,
+    }),
     storeUp: new Gauge({
       name: 'portwarden_authority_store_up',
       help: 'Whether the store took the last readiness probe (1) or not (0): PostgreSQL unreachable or read-only, the SQLite file gone or not writable.',

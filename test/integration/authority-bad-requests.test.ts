@@ -39,12 +39,14 @@ it('lists its metric names (public surface)', async () => {
   const metrics = (await t.api('GET', '/metrics', { token: null })).body as string;
   const names = [...metrics.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]).filter((n) => n?.startsWith('portwarden_'));
   expect(names.sort()).toEqual([
+    'portwarden_authority_audit_chain_intact',
     'portwarden_authority_change_index',
     'portwarden_authority_http_request_duration_seconds',
     'portwarden_authority_http_requests_total',
     'portwarden_authority_licenses',
     'portwarden_authority_licenses_at_risk',
     'portwarden_authority_renewals_total',
+    'portwarden_authority_store_up',
     'portwarden_authority_watchers',
   ]);
   expect(metrics).toContain('portwarden_authority_licenses{state="active"} 0');

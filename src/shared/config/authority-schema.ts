@@ -57,6 +57,12 @@ export const authoritySchema = z.strictObject({
       reuse_cooldown: duration('24h'), // a released number is not handed out again before this
     })
     .prefault({}),
+  audit: z
+    .strictObject({
+      // at start: check the newest row against the one before it, walk the whole chain, or neither
+      verify_on_start: z.enum(['head', 'full', 'off']).default('head'),
+    })
+    .prefault({}),
   shutdown_timeout: duration('10s'),
   log: z.strictObject({ level: logLevel }).prefault({}),
 });
