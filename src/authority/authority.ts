@@ -13,6 +13,8 @@ import { LicenseService } from './licenses/service.ts';
 import { checkAuditAtStart } from './audit/start-check.ts';
 import { createAuthorityMetrics } from './metrics.ts';
 import { StoreReadiness } from './ops/store-readiness.ts';
+import { TokenRateLimiter } from './limits/rate-limiter.ts';
+import { WatchSlots } from './limits/watch-slots.ts';
 import { registerOf } from './register/service.ts';
 import { RegisterSweeper } from './register/sweeper.ts';
 import { Renewer } from './licenses/renewer.ts';
@@ -103,13 +105,15 @@ export class Authority {
         licenses,
         tokens,
         storeReadiness: new StoreReadiness({ store, logger, gauge: metrics.storeUp }),
+        watchSlots: new WatchSlots({ total: config.limits.max_watches, perToken: config.limits.max_watches_per_token }),
         get ready() {
           return state.ready;
         },
       };
       const router = new Router();
       for (const factory of [...routeFactories, ...(options.routes ?? [])]) router.add(...factory(context));
-      server = new ApiServer({ router, tokens, logger, metrics, tls: config.tls });
+      const rateLimiter = new TokenRateLimiter({ ratePerSecond: config.limits.requests_per_second, burst: config.limits.burst, clock });
+      server = new ApiServer({ router, tokens, logger, metrics, tls: config.tls, limits: config.limits, rateLimiter });
       const url = await server.listen(config.listen.host, config.listen.port);
       const renewer = new Renewer({
         store,

@@ -45,6 +45,7 @@ it('lists its metric names (public surface)', async () => {
     'portwarden_authority_http_requests_total',
     'portwarden_authority_licenses',
     'portwarden_authority_licenses_at_risk',
+    'portwarden_authority_refused_requests_total',
     'portwarden_authority_renewals_total',
     'portwarden_authority_store_up',
     'portwarden_authority_watchers',

@@ -294,6 +294,8 @@ export class LicenseSync implements LicenseSource {
       } catch (err) {
         if (signal.aborted) break;
         delay = backoffDelay(++this.#failures, this.#floorMs, this.#ceilingMs, this.#random);
+        // an authority over its limits says when to come back (429 Retry-After): not sooner
+        if (isPortwardenError(err) && err.retryAfterMs !== undefined) delay = Math.max(delay, err.retryAfterMs);
         this.#failed(err, delay);
       }
       if (delay > 0) await sleep(delay, undefined, { signal }).catch(() => undefined);
