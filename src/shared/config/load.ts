@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { isMap, isScalar, LineCounter, parse as parseYamlValue, parseDocument, type Document } from 'yaml';
+import { isMap, isScalar, LineCounter, parse as parseYamlValue, parseDocument, visit, type Document } from 'yaml';
 import { z } from 'zod';
 import { PortwardenError } from '../errors.ts';
 
@@ -67,7 +67,7 @@ export function parseConfigText<S extends z.ZodType>(
     }));
     throw new ConfigError('config_unreadable', issues);
   }
-  const data: unknown = doc.toJS() ?? {};
+  const data = plainValue(doc, lineCounter, file);
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new ConfigError('config_invalid', [{ file, line: 1, key: '', message: 'must be a YAML mapping of keys' }]);
   }
@@ -85,6 +85,26 @@ export function parseConfigText<S extends z.ZodType>(
   });
   issues.sort((a, b) => a.line - b.line);
   throw new ConfigError('config_invalid', issues);
+}
+
+/**
+ * The document as plain data. Aliases are resolved here, not while parsing: one that names no
+ * anchor, or so many that resolving them would blow up (a "billion laughs" file), is refused as
+ * unreadable at the alias's line rather than thrown as something else.
+ */
+function plainValue(doc: Document, lineCounter: LineCounter, file: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: 1000 }) ?? {};
+  } catch (cause) {
+    let offset: number | undefined;
+    visit(doc, {
+      Alias(_, node) {
+        offset ??= node.range?.[0];
+      },
+    });
+    const line = offset === undefined ? 1 : lineCounter.linePos(offset).line;
+    throw new ConfigError('config_unreadable', [{ file, line, key: '', message: (cause as Error).message.split('\n')[0] ?? 'cannot resolve the aliases' }], { cause });
+  }
 }
 
 function issueMessage(issue: z.core.$ZodIssue): string {
@@ -139,10 +159,19 @@ function applyEnvOverrides(data: Record<string, unknown>, schema: z.ZodType, env
       if (typeof next !== 'object' || next === null || Array.isArray(next)) target[part] = {};
       target = target[part] as Record<string, unknown>;
     }
-    target[path[path.length - 1] as string] = parseYamlValue(raw) ?? raw;
+    target[path[path.length - 1] as string] = envValue(raw);
     overridden.set(path.join('.'), envName);
   }
   return overridden;
+}
+
+/** A variable's value read as a YAML scalar (`30s`, `true`, `9901`); text YAML cannot read is kept as text for the schema to judge. */
+function envValue(raw: string): unknown {
+  try {
+    return parseYamlValue(raw, { maxAliasCount: 0 }) ?? raw;
+  } catch {
+    return raw;
+  }
 }
 
 function scalarPaths(schema: z.ZodType, prefix: string[]): string[][] {
