@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { isMap, isScalar, LineCounter, parse as parseYamlValue, parseDocument, visit, type Document } from 'yaml';
+import { isMap, isScalar, LineCounter, parse as parseYamlValue, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { PortwardenError } from '../errors.ts';
+import { plainYaml } from '../yaml-value.ts';
 
 /** One problem in a configuration file, located by line and key. */
 export interface ConfigIssue {
@@ -87,24 +88,11 @@ export function parseConfigText<S extends z.ZodType>(
   throw new ConfigError('config_invalid', issues);
 }
 
-/**
- * The document as plain data. Aliases are resolved here, not while parsing: one that names no
- * anchor, or so many that resolving them would blow up (a "billion laughs" file), is refused as
- * unreadable at the alias's line rather than thrown as something else.
- */
+/** The document as plain data; an alias it cannot resolve is `config_unreadable` at the alias's line. */
 function plainValue(doc: Document, lineCounter: LineCounter, file: string): unknown {
-  try {
-    return doc.toJS({ maxAliasCount: 1000 }) ?? {};
-  } catch (cause) {
-    let offset: number | undefined;
-    visit(doc, {
-      Alias(_, node) {
-        offset ??= node.range?.[0];
-      },
-    });
-    const line = offset === undefined ? 1 : lineCounter.linePos(offset).line;
-    throw new ConfigError('config_unreadable', [{ file, line, key: '', message: (cause as Error).message.split('\n')[0] ?? 'cannot resolve the aliases' }], { cause });
-  }
+  const plain = plainYaml(doc, lineCounter);
+  if (!plain.ok) throw new ConfigError('config_unreadable', [{ file, line: plain.line, key: '', message: plain.message }]);
+  return plain.value ?? {};
 }
 
 function issueMessage(issue: z.core.$ZodIssue): string {

@@ -6,6 +6,8 @@ import { defaultPolicy } from '../../../src/register/policy.ts';
 import { portRecordSchema, type PortRecord } from '../../../src/register/port-record.ts';
 import { readSnapshot, snapshotPolicy } from '../../../src/register/snapshot.ts';
 import { sidecarDefinitions } from '../../../src/check/sidecar.ts';
+import { readInputText } from '../../../src/check/read-inputs.ts';
+import { emptyExtraction } from '../../../src/register/conflicts/definition.ts';
 import { extractText } from './extract-helper.ts';
 
 const dir = 'test/fixtures/check';
@@ -111,6 +113,16 @@ describe('check against a register snapshot', () => {
     expect(plain.env).toBe('default');
     expect(plain.findings.length).toBeGreaterThan(0);
     expect(plain.findings).toEqual((await checkFiles([`${dir}/clean.yaml`, compose], { ...(await withRegister('default')), register })).findings);
+  });
+
+  it('reports an alias without its anchor, and an alias bomb, as unreadable at the alias', async () => {
+    const out = emptyExtraction();
+    readInputText('services:\n  web:\n    ports: *nowhere\n', 'c.yaml', undefined, out);
+    expect(out.problems).toEqual([{ file: 'c.yaml', line: 3, message: 'YAML: Unresolved alias (the anchor must be set before the alias): nowhere' }]);
+    const bomb = emptyExtraction();
+    const level = (name: string, below: string) => `${name}: &${name} [${Array(10).fill(`*${below}`).join(', ')}]`;
+    readInputText(['a: &a [x, x, x, x, x, x, x, x, x, x]', level('b', 'a'), level('c', 'b'), level('d', 'c')].join('\n'), 'b.yaml', undefined, bomb);
+    expect(bomb.problems).toEqual([{ file: 'b.yaml', line: 2, message: expect.stringMatching(/^YAML: Excessive alias count/) }]);
   });
 
   it('reads nothing further and reports every unreadable input', async () => {
