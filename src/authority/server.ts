@@ -11,7 +11,7 @@ import type { ApiRequest, ApiResponse, Method, Router } from './http/router.ts';
 import type { AuthorityMetrics } from './metrics.ts';
 import type { Principal, TokenService } from './tokens/service.ts';
 import type { AuthorityConfig } from '../shared/config/authority-schema.ts';
-import { answerClientError } from './http/client-errors.ts';
+import { answerClientError } from '../shared/http-client-errors.ts';
 import type { TokenRateLimiter } from './limits/rate-limiter.ts';
 
 export interface ApiServerOptions {

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { ErrorCode } from '../../shared/errors.ts';
+import type { ErrorCode } from './errors.ts';
 
 /** Why a connection was refused before a request reached the router. */
 export type ClientErrorReason = 'request_timeout' | 'malformed';
