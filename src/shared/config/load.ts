@@ -156,7 +156,8 @@ function applyEnvOverrides(data: Record<string, unknown>, schema: z.ZodType, env
 /** A variable's value read as a YAML scalar (`30s`, `true`, `9901`); text YAML cannot read is kept as text for the schema to judge. */
 function envValue(raw: string): unknown {
   try {
-    return parseYamlValue(raw, { maxAliasCount: 0 }) ?? raw;
+    // logLevel error: a variable holding an unknown tag (`!x`) is the schema's to refuse, not a process warning
+    return parseYamlValue(raw, { maxAliasCount: 0, logLevel: 'error' }) ?? raw;
   } catch {
     return raw;
   }
