@@ -132,3 +132,13 @@ it('a sidecar refused a blocking query comes back when Retry-After says, not at 
   expect(second.sync.get('api')?.claims.sub).toBe('payments/api');
   expect(await refused(t, 'too_many_watches')).toBe(1);
 });
+
+it('holds a blocking query past request_timeout: the timeout covers the request arriving, not the wait', async () => {
+  const t = await startTestAuthority({ config: { limits: { headers_timeout: '1s', request_timeout: '1s' } } });
+  const index = (await t.api('GET', '/v1/licenses')).body.index as number;
+  const began = performance.now();
+  const held = await t.api('GET', `/v1/licenses?index=${index}&wait=2500ms`);
+  expect(held.status).toBe(200);
+  expect(held.body.index).toBe(index);
+  expect(performance.now() - began).toBeGreaterThanOrEqual(2_400);
+});

@@ -23,7 +23,7 @@ The admin token is read from $PORTWARDEN_TOKEN. Exit 0 done, 1 refused, 2 bad in
 (exit 1); \`portwarden audit verify --help\` says more.`;
 
 export const auditCommand: Command = {
-  summary: 'show the audit log',
+  summary: 'show the audit log, or verify its hash chain (audit verify)',
   usage,
   async run(ctx) {
     if (ctx.argv[0] === 'verify') return runAuditVerify(ctx, ctx.argv.slice(1));
