@@ -7,7 +7,6 @@ import { requireAdmin, requireService } from '../http/access.ts';
 import type { ApiResponse, Route } from '../http/router.ts';
 import { licenseAccess } from '../access/last-access.ts';
 import { allowEntry, durationText, indexText } from '../http/schemas.ts';
-import type { Principal } from '../tokens/service.ts';
 
 /** A blocking query never holds longer than this, whatever `wait` asks. */
 export const maxWaitMs = 5 * 60_000;
@@ -35,18 +34,6 @@ const listQuery = z.strictObject({
 
 const revokeSchema = z.strictObject({ reason: z.string().max(500).optional() });
 
-/** A client told to come back retries after this long once the blocking queries are full. */
-const watchRetryAfterMs = 5_000;
-
-/** A place for one more blocking query of the caller's token, or 429 `too_many_watches`. */
-function holdSlot(ctx: AuthorityContext, principal: Principal | undefined): { release: () => void } {
-  const slot = ctx.watchSlots.acquire(principal?.id ?? '');
-  if ('release' in slot) return slot;
-  const { max_watches, max_watches_per_token } = ctx.config.limits;
-  const what = slot.refused === 'token' ? `this token holds ${max_watches_per_token} blocking queries (limits.max_watches_per_token)` : `the authority holds ${max_watches} blocking queries (limits.max_watches)`;
-  throw new PortwardenError('too_many_watches', `${what}; retry later`, { retryAfterMs: watchRetryAfterMs });
-}
-
 /** The JSON of each snapshot answered, while the snapshot lives. */
 const serialized = new WeakMap<object, string>();
 
@@ -71,7 +58,7 @@ export function licenseRoutes(ctx: AuthorityContext): Route[] {
         }
         const waitMs = query.index === undefined ? 0 : Math.min(query.wait ?? maxWaitMs, maxWaitMs);
         // a query that may be held takes a place first; one that answers at once needs none
-        const slot = waitMs > 0 ? holdSlot(ctx, req.principal) : undefined;
+        const slot = waitMs > 0 ? ctx.watchSlots.hold(req.principal?.id ?? '') : undefined;
         let snapshot: Awaited<ReturnType<typeof licenses.watch>>;
         try {
           snapshot = await licenses.watch(service, query.index ?? 0, waitMs, req.signal);

@@ -1,7 +1,12 @@
+import { PortwardenError } from '../../shared/errors.ts';
+
+/** A client told to come back retries after this long once the blocking queries are full. */
+export const watchRetryAfterMs = 5_000;
+
 /**
- * Places for blocking queries: at most `total` held at once, and at most `perToken` by any one
- * token, so one token holder cannot park the authority's connections and memory. `acquire`
- * answers a release function (call it once the query answers), or undefined when full.
+ * Places for blocking queries: at most `total` (`limits.max_watches`) held at once, and at most
+ * `perToken` (`limits.max_watches_per_token`) by any one token, so one token holder cannot park
+ * the authority's connections and memory.
  */
 export class WatchSlots {
   readonly #total: number;
@@ -19,11 +24,14 @@ export class WatchSlots {
     return this.#count;
   }
 
-  /** A place for one more query of `tokenId`, or which limit refused it. */
-  acquire(tokenId: string): { release: () => void } | { refused: 'token' | 'total' } {
+  /**
+   * A place for one more query of `tokenId`: call `release` once it answers (twice is harmless).
+   * Full: 429 `too_many_watches`, naming the limit, with `Retry-After`.
+   */
+  hold(tokenId: string): { release: () => void } {
     const mine = this.#held.get(tokenId) ?? 0;
-    if (mine >= this.#perToken) return { refused: 'token' };
-    if (this.#count >= this.#total) return { refused: 'total' };
+    if (mine >= this.#perToken) refuse(`this token holds ${this.#perToken} blocking queries (limits.max_watches_per_token)`);
+    if (this.#count >= this.#total) refuse(`the authority holds ${this.#total} blocking queries (limits.max_watches)`);
     this.#held.set(tokenId, mine + 1);
     this.#count++;
     let released = false;
@@ -38,4 +46,8 @@ export class WatchSlots {
       },
     };
   }
+}
+
+function refuse(what: string): never {
+  throw new PortwardenError('too_many_watches', `${what}; retry later`, { retryAfterMs: watchRetryAfterMs });
 }
