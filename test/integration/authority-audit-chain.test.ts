@@ -70,6 +70,14 @@ describe('portwarden audit verify on SQLite', () => {
   });
 });
 
+it('with verify_on_start off, says nothing of the chain until audit verify has run', async () => {
+  const t = await startTestAuthority({ config: { audit: { verify_on_start: 'off' } } });
+  expect(await chainGauge(t)).toBeUndefined();
+  expect((await t.api('GET', '/metrics', { token: null })).body).toMatch(/^portwarden_authority_audit_chain_intact nan$/im);
+  expect((await verify(t)).code).toBe(0);
+  expect(await chainGauge(t)).toBe('1');
+});
+
 describe('the audit chain with two authorities on one PostgreSQL', () => {
   withPostgres('stays one linear chain under concurrent writes through both, and names a row changed with SQL', async () => {
     const url = await freshPostgresUrl();

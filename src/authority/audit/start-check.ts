@@ -16,7 +16,11 @@ export type AuditStartCheck = 'head' | 'full' | 'off';
 export async function checkAuditAtStart(store: Store, mode: AuditStartCheck, logger: Logger, gauge: Gauge): Promise<ChainReport | undefined> {
   const sealed = await store.transaction((tx) => tx.audit.sealPending());
   if (sealed > 0) logger.info({ rows: sealed }, 'audit rows written before the hash chain are chained now');
-  if (mode === 'off') return undefined;
+  if (mode === 'off') {
+    // unknown, not broken: a 0 here would fire PortwardenAuditChainBroken; audit verify sets it
+    gauge.set(Number.NaN);
+    return undefined;
+  }
   const report = mode === 'full' ? await verifyAuditChain(store) : await verifyAuditHead(store);
   observeChain(report, gauge, logger);
   return report;
