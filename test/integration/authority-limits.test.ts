@@ -101,10 +101,10 @@ it('closes connections beyond max_connections at once, and answers headers that 
   expect((await t.api('GET', '/healthz', { token: null })).status).toBe(200);
 });
 
-it('a sidecar refused a blocking query comes back when Retry-After says, not at its back-off floor', async () => {
+it('a sidecar refused a blocking query stays in sync: it asks again without holding when Retry-After says, not at its back-off floor', async () => {
   const t = await startTestAuthority({ config: { limits: { max_watches_per_token: 1 } } });
   const token = await sidecarToken(t, 'payments');
-  await t.api('POST', '/v1/licenses', { body: issueBody({ ttl: '24h' }) });
+  const license = (await t.api('POST', '/v1/licenses', { body: issueBody({ ttl: '24h' }) })).body;
   const replica = async () => {
     const dir = await tempDir();
     const tokenFile = join(dir, 'sidecar.token');
@@ -129,8 +129,16 @@ it('a sidecar refused a blocking query comes back when Retry-After says, not at 
   const second = await replica();
   const failure = await waitFor(() => second.lines.find((line) => line.code === 'too_many_watches'), { what: 'the refusal' });
   expect(failure.retryInMs).toBeGreaterThanOrEqual(5_000);
+  expect(failure.msg).toBe('authority holds no more blocking queries for this token (limits.max_watches_per_token); asking without holding');
   expect(second.sync.get('api')?.claims.sub).toBe('payments/api');
   expect(await refused(t, 'too_many_watches')).toBe(1);
+  // the authority answered: the replica is not "unreachable" (no grace, no degraded health) ...
+  expect(second.sync.authorityReachable).toBe(true);
+  // ... and hears a revocation from its next, unheld question
+  await t.api('POST', `/v1/licenses/${license.lid}/revoke`, { body: {} });
+  await waitFor(() => second.sync.get('api')?.revoked === true, { what: 'the revocation to reach the refused replica', timeoutMs: 10_000 });
+  expect(second.lines.filter((line) => line.code === 'too_many_watches')).toHaveLength(1);
+  expect(second.lines.some((line) => /unreachable/.test(String(line.msg)))).toBe(false);
 });
 
 it('holds a blocking query past request_timeout: the timeout covers the request arriving, not the wait', async () => {
