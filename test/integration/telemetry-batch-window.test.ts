@@ -1,11 +1,15 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { batchIdMemoryMs } from '../../src/authority/access/telemetry.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { createSidecarMetrics } from '../../src/sidecar/admin/metrics.ts';
 import { AccessTelemetry } from '../../src/sidecar/telemetry/telemetry.ts';
 import { startTestAuthority, type TestAuthority } from '../helpers/authority.ts';
+import { freshPostgresUrl, warnIfNoPostgres, withPostgres } from '../helpers/postgres.ts';
 import { tempDir } from '../helpers/tmp.ts';
+
+warnIfNoPostgres();
 import { access, capturedLogger, telemetryConfig, valueOf } from '../unit/sidecar/telemetry/support.ts';
 
 const day = 86_400_000;
@@ -21,25 +25,35 @@ function batch(id: string, sentAt: number) {
   return { batch_id: id, service: 'payments', sent_at: at, records: [{ port: 'api', identity: 'spiffe://corp/a', origin: '10.0.0.1', count: 1, last_access: at }] };
 }
 
-it('counts a resent batch once within the window and refuses it, coded, once its id may be forgotten', async () => {
-  const t = await startTestAuthority();
-  const cutAt = t.clock.now();
-  expect((await t.api('POST', '/v1/telemetry', { body: batch('b-1', cutAt) })).body).toMatchObject({ applied: true, records: 1 });
+describe.each([
+  { store: 'sqlite', it, config: async () => ({}) },
+  { store: 'postgres', it: withPostgres, config: async () => ({ storage: { url: await freshPostgresUrl() } }) },
+])('on $store', ({ it: storeIt, config }) => {
+  storeIt('counts a resent batch once within the window and refuses it, coded, once its id may be forgotten', async () => {
+    const t = await startTestAuthority({ config: await config() });
+    const cutAt = t.clock.now();
+    expect((await t.api('POST', '/v1/telemetry', { body: batch('b-1', cutAt) })).body).toMatchObject({ applied: true, records: 1 });
 
-  // six days later the id is still remembered: the retry is acknowledged and not counted again
-  t.clock.advance(6 * day);
-  expect((await t.api('POST', '/v1/telemetry', { body: batch('b-1', cutAt) })).body).toMatchObject({ applied: false, records: 0 });
+    // six days later the id is still remembered: the retry is acknowledged and not counted again
+    t.clock.advance(6 * day);
+    expect((await t.api('POST', '/v1/telemetry', { body: batch('b-1', cutAt) })).body).toMatchObject({ applied: false, records: 0 });
 
-  // past seven days the authority may have forgotten the id: refused rather than counted twice
-  t.clock.advance(day + 60_000);
-  const late = await t.api('POST', '/v1/telemetry', { body: batch('b-1', cutAt) });
-  expect([late.status, late.body.error.code]).toEqual([422, 'batch_out_of_window']);
-  expect(late.body.error.message).toBe(`batch b-1 was cut at ${new Date(cutAt).toISOString()}, more than 7d ago: its id may be forgotten, so it is not counted`);
+    // at the window's very end, with the ids pruned as the renewer prunes them, still remembered
+    t.clock.advance(day - 60_000);
+    await t.authority.context.store.transaction((tx) => tx.telemetry.pruneBatches(t.clock.now() - batchIdMemoryMs));
+    expect((await t.api('POST', '/v1/telemetry', { body: batch('b-1', cutAt) })).body).toMatchObject({ applied: false, records: 0 });
 
-  // a batch stamped well ahead of the authority's clock is refused too (its id would be kept too briefly)
-  const ahead = await t.api('POST', '/v1/telemetry', { body: batch('b-2', t.clock.now() + 2 * 3_600_000) });
-  expect([ahead.status, ahead.body.error.code]).toEqual([422, 'batch_out_of_window']);
-  expect(await countOf(t)).toBe(1);
+    // past seven days the authority may have forgotten the id: refused rather than counted twice
+    t.clock.advance(2 * 60_000);
+    const late = await t.api('POST', '/v1/telemetry', { body: batch('b-1', cutAt) });
+    expect([late.status, late.body.error.code]).toEqual([422, 'batch_out_of_window']);
+    expect(late.body.error.message).toBe(`batch b-1 was cut at ${new Date(cutAt).toISOString()}, more than 7d ago: its id may be forgotten, so it is not counted`);
+
+    // a batch stamped well ahead of the authority's clock is refused too (its id would be kept too briefly)
+    const ahead = await t.api('POST', '/v1/telemetry', { body: batch('b-2', t.clock.now() + 2 * 3_600_000) });
+    expect([ahead.status, ahead.body.error.code]).toEqual([422, 'batch_out_of_window']);
+    expect(await countOf(t)).toBe(1);
+  });
 });
 
 it('a sidecar drops a batch the authority refuses as out of the window, counts it as dropped, not sent, and logs it', async () => {
