@@ -4,7 +4,7 @@ import { withApiClient } from '../api-client.ts';
 import type { CommandContext } from '../command.ts';
 import { printJson } from '../output.ts';
 
-export const auditVerifyUsage = `Usage: portwarden audit verify [--anchor ID:HASH]
+const auditVerifyUsage = `Usage: portwarden audit verify [--anchor ID:HASH]
 
 Walks the audit log's hash chain on the authority: every row's hash must cover its
 contents and the previous row's hash. Prints the number of rows and the head (ID:HASH);
