@@ -10,7 +10,11 @@ import { DrillService } from './drills/service.ts';
 import { Router, type Route } from './http/router.ts';
 import { ensureActiveKey } from './keys/rotation.ts';
 import { LicenseService } from './licenses/service.ts';
+import { checkAuditAtStart } from './audit/start-check.ts';
 import { createAuthorityMetrics } from './metrics.ts';
+import { StoreReadiness } from './ops/store-readiness.ts';
+import { TokenRateLimiter } from './limits/rate-limiter.ts';
+import { WatchSlots } from './limits/watch-slots.ts';
 import { registerOf } from './register/service.ts';
 import { RegisterSweeper } from './register/sweeper.ts';
 import { Renewer } from './licenses/renewer.ts';
@@ -86,6 +90,7 @@ export class Authority {
       const tokens = new TokenService({ store, clock, envAdminToken: options.env?.PORTWARDEN_ADMIN_TOKEN || undefined });
       const bootstrap = await tokens.bootstrap(config.data_dir, logger);
       const metrics = createAuthorityMetrics(registry);
+      await checkAuditAtStart(store, config.audit.verify_on_start, logger, metrics.auditChainIntact);
       const licenses = new LicenseService({ store, hub, clock, signer: new LicenseSigner(config.issuer), policy: config.licenses });
       const state = { ready: false };
       const context: AuthorityContext = {
@@ -97,13 +102,16 @@ export class Authority {
         metrics,
         licenses,
         tokens,
+        storeReadiness: new StoreReadiness({ store, logger, gauge: metrics.storeUp }),
+        watchSlots: new WatchSlots({ total: config.limits.max_watches, perToken: config.limits.max_watches_per_token }),
         get ready() {
           return state.ready;
         },
       };
       const router = new Router();
       for (const factory of [...routeFactories, ...(options.routes ?? [])]) router.add(...factory(context));
-      server = new ApiServer({ router, tokens, logger, metrics, tls: config.tls });
+      const rateLimiter = new TokenRateLimiter({ ratePerSecond: config.limits.requests_per_second, burst: config.limits.burst, clock });
+      server = new ApiServer({ router, tokens, logger, metrics, tls: config.tls, limits: config.limits, rateLimiter });
       const url = await server.listen(config.listen.host, config.listen.port);
       const renewer = new Renewer({
         store,
@@ -173,7 +181,7 @@ async function openStore(config: AuthorityConfig, clock: Clock, logger: Logger):
   }
   await mkdir(config.data_dir, { recursive: true, mode: 0o700 });
   const { PostgresStore } = await import('./store/postgres/store.ts');
-  return PostgresStore.open({ url: config.storage.url, clock, logger });
+  return PostgresStore.open({ url: config.storage.url, clock, logger, maxConnections: config.storage.pool_size });
 }
 
 /**

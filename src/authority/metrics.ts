@@ -35,6 +35,22 @@ export function createAuthorityMetrics(registry: Registry = new Registry()) {
       help: 'The global change index.',
       registers,
     }),
+    auditChainIntact: new Gauge({
+      name: 'portwarden_authority_audit_chain_intact',
+      help: "Whether the audit log's hash chain verified at start and at the last audit verify (1) or broke (0).",
+      registers,
+    }),
+    storeUp: new Gauge({
+      name: 'portwarden_authority_store_up',
+      help: 'Whether the store took the last readiness probe (1) or not (0): PostgreSQL unreachable or read-only, the SQLite file gone or not writable.',
+      registers,
+    }),
+    refusedRequests: new Counter({
+      name: 'portwarden_authority_refused_requests_total',
+      help: 'Requests and connections refused to protect the authority, by reason (rate_limited, too_many_watches, max_connections, request_timeout, malformed).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     requests: new Counter({
       name: 'portwarden_authority_http_requests_total',
       help: 'API requests by route pattern, method and status.',

@@ -2,6 +2,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { LRUCache } from 'lru-cache';
 import { formatHostPort } from '../shared/address.ts';
 import { PortwardenError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -10,12 +11,18 @@ import { defaultBodyLimit, readJsonBody, validate } from './http/body.ts';
 import type { ApiRequest, ApiResponse, Method, Router } from './http/router.ts';
 import type { AuthorityMetrics } from './metrics.ts';
 import type { Principal, TokenService } from './tokens/service.ts';
+import type { AuthorityConfig } from '../shared/config/authority-schema.ts';
+import { answerClientError } from '../shared/http-client-errors.ts';
+import type { TokenRateLimiter } from './limits/rate-limiter.ts';
 
 export interface ApiServerOptions {
   router: Router;
   tokens: TokenService;
   logger: Logger;
   metrics: AuthorityMetrics;
+  /** `limits.*`: connections, timeouts; the per-token rate is `rateLimiter`'s. */
+  limits: AuthorityConfig['limits'];
+  rateLimiter: TokenRateLimiter;
   bodyLimit?: number;
   /** PEM files; with `client_ca` a client certificate signed by it is required as well. */
   tls?: { cert: string; key: string; client_ca?: string | undefined } | undefined;
@@ -24,11 +31,17 @@ export interface ApiServerOptions {
 /**
  * The authority's HTTP(S) JSON API: routing, bearer authentication, body limits, JSON errors
  * `{ "error": { "code", "message" } }` with the status of the code, and request metrics.
+ *
+ * What one caller may take (`limits`): connections beyond `max_connections` are closed as they
+ * arrive; headers and bodies must arrive within their timeouts (408); each token's requests
+ * pass a token bucket (429 `rate_limited` with `Retry-After`). Every refusal is counted in
+ * `portwarden_authority_refused_requests_total{reason}`.
  */
 export class ApiServer {
   readonly #o: ApiServerOptions;
   readonly #server: Server;
   readonly #scheme: 'http' | 'https';
+  readonly #refusalsLogged = new LRUCache<string, number>({ max: 1_000 });
   #inFlight = 0;
   #drained: (() => void) | undefined;
   #closing: Promise<void> | undefined;
@@ -36,11 +49,21 @@ export class ApiServer {
   constructor(options: ApiServerOptions) {
     this.#o = options;
     const handler = (req: IncomingMessage, res: ServerResponse) => void this.#handle(req, res);
+    const { limits, metrics } = options;
+    // a blocking query's wait is not the request's: requestTimeout ends once the body is in
+    const timeouts = {
+      headersTimeout: limits.headers_timeout,
+      requestTimeout: limits.request_timeout,
+      keepAliveTimeout: limits.keep_alive_timeout,
+      // how often those timeouts are checked (Node's default, 30s, would let them run long)
+      connectionsCheckingInterval: 1_000,
+    };
     if (options.tls) {
       const { cert, key, client_ca } = options.tls;
       this.#scheme = 'https';
       this.#server = createHttpsServer(
         {
+          ...timeouts,
           cert: readFileSync(cert),
           key: readFileSync(key),
           ...(client_ca ? { ca: readFileSync(client_ca), requestCert: true, rejectUnauthorized: true } : {}),
@@ -49,8 +72,15 @@ export class ApiServer {
       );
     } else {
       this.#scheme = 'http';
-      this.#server = createHttpServer(handler);
+      this.#server = createHttpServer(timeouts, handler);
     }
+    this.#server.maxConnections = limits.max_connections;
+    this.#server.on('drop', () => metrics.refusedRequests.inc({ reason: 'max_connections' }));
+    this.#server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      const reason = answerClientError(err, socket);
+      metrics.refusedRequests.inc({ reason });
+      options.logger.debug({ code: err.code, reason }, 'connection refused before routing');
+    });
   }
 
   /** Binds and resolves with the base URL (the real port when `port` is 0). */
@@ -93,6 +123,7 @@ export class ApiServer {
     const started = performance.now();
     const method = req.method ?? 'GET';
     let route = 'unmatched';
+    let tokenId: string | undefined;
     const abort = new AbortController();
     res.once('close', () => abort.abort());
     this.#inFlight++;
@@ -110,11 +141,14 @@ export class ApiServer {
       let principal: Principal | undefined;
       if (match.route.access !== 'public') {
         principal = await this.#o.tokens.authenticate(req.headers.authorization);
+        tokenId = principal?.id;
         if (!principal) {
           res.setHeader('www-authenticate', 'Bearer realm="portwarden"');
           throw new PortwardenError('unauthenticated', 'a valid bearer token is required');
         }
         requireRouteAccess(match.route.access, principal, method as Method);
+        const waitMs = this.#o.rateLimiter.take(principal.id);
+        if (waitMs > 0) throw new PortwardenError('rate_limited', `this token sent more than ${this.#o.limits.requests_per_second} requests a second (limits.requests_per_second); retry in ${waitMs}ms`, { retryAfterMs: waitMs });
       }
       let bodyRead: Promise<unknown> | undefined;
       const apiRequest: ApiRequest = {
@@ -139,13 +173,27 @@ export class ApiServer {
     } catch (err) {
       const error = err instanceof PortwardenError ? err : new PortwardenError('internal', 'an unexpected failure; the log has the details', { cause: err });
       if (error.code === 'internal') logger.error({ err, method, route }, 'request failed');
-      this.#send(res, { status: error.status, body: error.toJSON() });
+      if (error.code === 'rate_limited' || error.code === 'too_many_watches') {
+        metrics.refusedRequests.inc({ reason: error.code });
+        this.#logRefusal(tokenId, { method, route, code: error.code });
+      }
+      const headers = error.retryAfterMs === undefined ? undefined : { 'retry-after': String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))) };
+      this.#send(res, { status: error.status, body: error.toJSON(), ...(headers ? { headers } : {}) });
     } finally {
       metrics.requests.inc({ route, method, status: String(res.statusCode) });
       metrics.requestDuration.observe({ route }, (performance.now() - started) / 1000);
       logger.debug({ method, route, status: res.statusCode }, 'request');
       if (--this.#inFlight === 0) this.#drained?.();
     }
+  }
+
+  /** One line per token and minute: a caller over its limit must not flood the log as well. */
+  #logRefusal(tokenId: string | undefined, fields: Record<string, unknown>): void {
+    const key = tokenId ?? '';
+    const now = performance.now();
+    if (now - (this.#refusalsLogged.get(key) ?? -Infinity) < 60_000) return;
+    this.#refusalsLogged.set(key, now);
+    this.#o.logger.warn({ ...fields, token: tokenId }, 'request refused: a limit was reached (counted in portwarden_authority_refused_requests_total)');
   }
 
   #send(res: ServerResponse, response: ApiResponse): void {

@@ -2,7 +2,7 @@ import { composeDefinitions, isComposeFile } from './compose.ts';
 import { emptyExtraction, type Extraction, type InputKind } from '../register/conflicts/definition.ts';
 import { isKubernetesObject, kubernetesDefinitions } from './kubernetes.ts';
 import { isSidecarConfig, sidecarDefinitions } from './sidecar.ts';
-import { readYamlFile, type YamlDoc } from './yaml-input.ts';
+import { parseYamlText, readYamlFile, type ReadResult, type YamlDoc } from './yaml-input.ts';
 
 /** One input file as read: its kind (null when it holds no document) and how many definitions it gave. */
 export interface InputFile {
@@ -24,22 +24,27 @@ export interface ReadInputs extends Extraction {
 export async function readInputs(files: readonly string[], serviceOverride: string | undefined): Promise<ReadInputs> {
   const out: ReadInputs = { ...emptyExtraction(), files: [] };
   // a file named twice (overlapping globs) would collide with itself
-  for (const file of new Set(files)) {
-    const read = await readYamlFile(file);
-    if (!read.ok) {
-      out.problems.push(...read.problems);
-      out.files.push({ file, kind: null });
-      continue;
-    }
-    let kind: InputKind | null = null;
-    for (const doc of read.docs) {
-      const docKind = extract(doc, serviceOverride, out);
-      kind ??= docKind ?? null;
-    }
-    if (read.docs.length === 0) out.notes.push({ file, line: 0, message: 'holds no YAML document; nothing to check' });
-    out.files.push({ file, kind });
-  }
+  for (const file of new Set(files)) out.files.push({ file, kind: takeInput(await readYamlFile(file), file, serviceOverride, out) });
   return out;
+}
+
+/** One input's text, read into `out` as `readInputs` reads a file; returns its kind (null: unreadable or empty). */
+export function readInputText(text: string, file: string, serviceOverride: string | undefined, out: Extraction): InputKind | null {
+  return takeInput(parseYamlText(text, file), file, serviceOverride, out);
+}
+
+function takeInput(read: ReadResult, file: string, serviceOverride: string | undefined, out: Extraction): InputKind | null {
+  if (!read.ok) {
+    out.problems.push(...read.problems);
+    return null;
+  }
+  let kind: InputKind | null = null;
+  for (const doc of read.docs) {
+    const docKind = extract(doc, serviceOverride, out);
+    kind ??= docKind ?? null;
+  }
+  if (read.docs.length === 0) out.notes.push({ file, line: 0, message: 'holds no YAML document; nothing to check' });
+  return kind;
 }
 
 function extract(doc: YamlDoc, serviceOverride: string | undefined, out: Extraction): InputKind | undefined {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseAllDocuments, type Document } from 'yaml';
 import type { InputProblem } from '../register/conflicts/definition.ts';
+import { plainYaml } from '../shared/yaml-value.ts';
 
 /** A path into a YAML document: keys and sequence indexes. */
 export type YamlPath = readonly (string | number)[];
@@ -41,11 +42,14 @@ export function parseYamlText(text: string, file: string): ReadResult {
   );
   if (problems.length > 0) return { ok: false, problems };
   const docs: YamlDoc[] = [];
-  documents.forEach((doc, index) => {
-    if (doc.contents === null) return;
-    docs.push({ file, index, value: doc.toJS({ maxAliasCount: 1000 }), lineOf: (path) => lineOf(doc, lineCounter, path) });
-  });
-  return { ok: true, docs };
+  for (const [index, doc] of documents.entries()) {
+    if (doc.contents === null) continue;
+    // an alias without its anchor, or an alias bomb: the file is unreadable at the alias
+    const plain = plainYaml(doc, lineCounter);
+    if (!plain.ok) problems.push({ file, line: plain.line, message: `YAML: ${plain.message}` });
+    else docs.push({ file, index, value: plain.value, lineOf: (path) => lineOf(doc, lineCounter, path) });
+  }
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, docs };
 }
 
 function lineOf(doc: Document.Parsed, lineCounter: LineCounter, path: YamlPath): number {

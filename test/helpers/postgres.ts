@@ -57,7 +57,7 @@ export async function setup(project: TestProject): Promise<(() => Promise<void>)
   }
   const cluster = await startCluster(bin);
   project.provide('postgresUrl', cluster.url);
-  return cluster.stop;
+  return cluster.destroy;
 }
 
 
@@ -71,7 +71,21 @@ function runAs(): { uid: number; gid: number } | undefined {
   return { uid, gid };
 }
 
-async function startCluster(bin: string): Promise<{ url: string; stop: () => Promise<void> }> {
+/** A throwaway PostgreSQL server: `stop` ends it (its data stays), `start` runs it again on the same port, `destroy` ends it and removes its files. */
+export interface PostgresCluster {
+  url: string;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+/** Starts a private cluster of the newest installed PostgreSQL (see the file comment); throws without one. */
+export async function startPostgresCluster(bin = findPostgresBin()): Promise<PostgresCluster> {
+  if (bin === undefined) throw new Error(postgresMissing);
+  return startCluster(bin);
+}
+
+async function startCluster(bin: string): Promise<PostgresCluster> {
   const dir = await mkdtemp(join(tmpdir(), 'portwarden-pg-'));
   const user = runAs();
   if (user) chownSync(dir, user.uid, user.gid);
@@ -83,36 +97,48 @@ async function startCluster(bin: string): Promise<{ url: string; stop: () => Pro
   });
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr || init.error?.message}`);
   const port = await freePort();
-  const server: ChildProcess = spawn(
-    join(bin, 'postgres'),
-    ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off',
-      '-c', 'full_page_writes=off', '-c', 'max_connections=300', '-c', 'shared_buffers=32MB'],
-    { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], ...user },
-  );
-  let stderr = '';
-  server.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
-  });
-  const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const client = new Client({ connectionString: url });
-    try {
-      await client.connect();
-      await client.end();
-      break;
-    } catch (err) {
-      await client.end().catch(() => undefined);
-      if (server.exitCode !== null || Date.now() > deadline) throw new Error(`PostgreSQL did not start: ${(err as Error).message}\n${stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+  let running: { server: ChildProcess; exited: Promise<void> } | undefined;
+  const start = async () => {
+    const server: ChildProcess = spawn(
+      join(bin, 'postgres'),
+      ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off',
+        '-c', 'full_page_writes=off', '-c', 'max_connections=300', '-c', 'shared_buffers=32MB'],
+      { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], ...user },
+    );
+    let stderr = '';
+    server.stderr?.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-4000);
+    });
+    running = { server, exited: new Promise<void>((resolve) => server.once('exit', () => resolve())) };
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const client = new Client({ connectionString: url });
+      try {
+        await client.connect();
+        await client.end();
+        return;
+      } catch (err) {
+        await client.end().catch(() => undefined);
+        if (server.exitCode !== null || Date.now() > deadline) throw new Error(`PostgreSQL did not start: ${(err as Error).message}\n${stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
     }
-  }
+  };
+  const stop = async () => {
+    if (!running) return;
+    const { server, exited } = running;
+    running = undefined;
+    server.kill('SIGINT'); // fast shutdown: ends every session
+    await exited;
+  };
+  await start();
   return {
     url,
-    async stop() {
-      server.kill('SIGINT'); // fast shutdown: ends every session
-      await exited;
+    stop,
+    start,
+    async destroy() {
+      await stop();
       await rm(dir, { recursive: true, force: true });
     },
   };

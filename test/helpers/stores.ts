@@ -3,7 +3,10 @@ import type { Migration } from '../../src/authority/store/migration.ts';
 import { migrations as sqliteMigrations } from '../../src/authority/store/sqlite/migrations.ts';
 import { PostgresStore } from '../../src/authority/store/postgres/store.ts';
 import { postgresMigrations } from '../../src/authority/store/postgres/migrations.ts';
-import { SqliteStore } from '../../src/authority/store/sqlite/store.ts';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { Client } from 'pg';
+import { sqliteFileName, SqliteStore } from '../../src/authority/store/sqlite/store.ts';
 import type { Store } from '../../src/authority/store/store.ts';
 import { freshPostgresUrl, warnIfNoPostgres, withPostgres } from './postgres.ts';
 import { tempDir } from './tmp.ts';
@@ -11,6 +14,8 @@ import { tempDir } from './tmp.ts';
 /** Where one store lives (a data dir, a database); `open` opens a store on it, again and again. */
 export interface StoreLocation {
   open(migrations?: readonly Migration[]): Promise<Store>;
+  /** Runs SQL on it behind the store's back, as someone with access to the database could. */
+  exec(sql: string): Promise<void>;
 }
 
 /** One implementation of the storage seam, for tests that every store must pass. */
@@ -36,6 +41,14 @@ export const sqliteKind: StoreKind = {
         onTestFinished(() => store.close());
         return store;
       },
+      async exec(sql) {
+        const db = new DatabaseSync(join(dataDir, sqliteFileName));
+        try {
+          db.exec(sql);
+        } finally {
+          db.close();
+        }
+      },
     };
   },
 };
@@ -51,6 +64,15 @@ export const postgresKind: StoreKind = {
         const store = await PostgresStore.open({ url, ...(migrations ? { migrations } : {}) });
         onTestFinished(() => store.close());
         return store;
+      },
+      async exec(sql) {
+        const client = new Client({ connectionString: url });
+        await client.connect();
+        try {
+          await client.query(sql);
+        } finally {
+          await client.end();
+        }
       },
     };
   },

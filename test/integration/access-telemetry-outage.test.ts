@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import type { AccessRecord } from '../../src/sidecar/proxy/access-record.ts';
 import { AccessTelemetry } from '../../src/sidecar/telemetry/telemetry.ts';
+import { ManualClock } from '../../src/shared/clock.ts';
 import { issueBody, startTestAuthority, type TestAuthority } from '../helpers/authority.ts';
 import { echo, startSidecar, startUpstream, testConfig, type SidecarHarness } from '../helpers/sidecar-harness.ts';
 import { LOCAL_IDENTITY } from '../helpers/static-license-source.ts';
@@ -40,7 +41,9 @@ async function call(harness: SidecarHarness, from: string, bytes: number): Promi
 it('lands every connection in the authority exactly once through an authority outage and a sidecar restart', async () => {
   const dataDir = await tempDir('portwarden-authority-');
   const listen = `127.0.0.1:${await freePort()}`;
-  const startAuthority = () => startTestAuthority({ dataDir, config: { listen } });
+  // the sidecar cuts batches on the real clock: the authority's must agree, or they fall outside its window
+  const clock = new ManualClock(Date.now());
+  const startAuthority = () => startTestAuthority({ dataDir, clock, config: { listen } });
   let authority: TestAuthority = await startAuthority();
   const license = (await authority.api('POST', '/v1/licenses', { body: issueBody() })).body;
   const dir = await tempDir();

@@ -42,12 +42,15 @@ it('lists its metric names (public surface)', async () => {
     'portwarden_admission_review_duration_seconds',
     'portwarden_admission_reviews_total',
     'portwarden_admission_view_refreshes_total',
+    'portwarden_authority_audit_chain_intact',
     'portwarden_authority_change_index',
     'portwarden_authority_http_request_duration_seconds',
     'portwarden_authority_http_requests_total',
     'portwarden_authority_licenses',
     'portwarden_authority_licenses_at_risk',
+    'portwarden_authority_refused_requests_total',
     'portwarden_authority_renewals_total',
+    'portwarden_authority_store_up',
     'portwarden_authority_watchers',
   ]);
   expect(metrics).toContain('portwarden_authority_licenses{state="active"} 0');

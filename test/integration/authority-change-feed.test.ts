@@ -81,3 +81,22 @@ it('shutdown answers an open change feed at once instead of waiting for it', asy
   expect(at - closing).toBeLessThan(2_000);
   expect(performance.now() - closing).toBeLessThan(2_000);
 });
+
+it('a held change feed counts against the token\'s blocking queries: beyond limits.max_watches_per_token it is 429 too_many_watches', async () => {
+  const t = await startTestAuthority({ config: { limits: { max_watches: 10, max_watches_per_token: 2 } } });
+  const viewer = (await t.api('POST', '/v1/tokens', { body: { role: 'viewer' } })).body.token;
+  const index = (await t.api('GET', '/v1/changes', { token: viewer })).body.index as number;
+  const first = await hold(t, index, '30s', viewer);
+  const second = await hold(t, index, '30s', viewer);
+  const third = await t.api('GET', `/v1/changes?index=${index}&wait=30s`, { token: viewer });
+  expect([third.status, third.body.error.code, third.headers['retry-after']]).toEqual([429, 'too_many_watches', '5']);
+  // an answer at once needs no place, and the places come back when the held ones are answered
+  expect((await t.api('GET', '/v1/changes', { token: viewer })).status).toBe(200);
+  await t.api('POST', '/v1/licenses', { body: issueBody() });
+  const woken = (await first.held).answer;
+  expect(woken.status).toBe(200);
+  expect((await second.held).answer.status).toBe(200);
+  const again = await hold(t, woken.body.index as number, '30s', viewer);
+  await t.api('POST', '/v1/licenses', { body: issueBody({ service: 'orders' }) });
+  expect((await again.held).answer.status).toBe(200);
+});

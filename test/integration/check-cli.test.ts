@@ -16,6 +16,15 @@ describe('portwarden check (CLI)', () => {
     expect(run).toEqual({ code: 0, stdout: '', stderr: `no findings in 1 port from 1 file (env prod, register ${dir}/register.json)\n` });
   });
 
+  it('exits 2 without --env when the register has environments, and lists them', async () => {
+    const run = await portwarden('check', `${dir}/sidecar.yaml`, '--register', `${dir}/register.json`, '--format', 'json');
+    expect(run.code).toBe(2);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      findings: [],
+      errors: [{ file: `${dir}/register.json`, line: 0, message: 'holds ports in env prod, staging: pass --env with the one these inputs deploy to; nothing was checked' }],
+    });
+  });
+
   it('exits 1 with one file:line: rule: message line per finding', async () => {
     const run = await portwarden('check', `${dir}/sidecar.yaml`, `${dir}/payments.k8s.yaml`, '--register', `${dir}/register.json`, '--env', 'prod');
     expect(run.code).toBe(1);

@@ -39,6 +39,14 @@ it('checks against the register the authority holds now, without a snapshot file
   expect(conflict.code).toBe(1);
   expect(conflict.stdout).toBe(`${file}:4: port_conflict: listen port ${payments.number}/tcp is registered to payments/api in prod\n`);
 
+  // a pipeline that forgets --env is refused, not passed on env default where nothing is registered
+  const forgot = await portwarden(env, 'check', file);
+  expect(forgot).toEqual({
+    code: 2,
+    stdout: '',
+    stderr: `${t.url}: holds ports in env prod: pass --env with the one these inputs deploy to; nothing was checked\n`,
+  });
+
   // a change at the authority is seen by the next check: no export step in between
   await t.api('POST', `/v1/ports/${payments.id}/release`, { body: {} });
   const cooling = await portwarden(env, 'check', file, '--env', 'prod', '--format', 'json');

@@ -56,3 +56,36 @@ it('refuses a sidecar token for another service through the sidecar, and no toke
   const everything = [...own.lines, ...other.lines, ...authority.logs.map((line) => JSON.stringify(line))].join('\n');
   for (const secret of [adminToken, sidecarToken, sidecarToken.split('.')[2]!, licenseToken]) expect(everything).not.toContain(secret);
 });
+
+it('counts telemetry and inventory only for the token’s own service, and refuses a report naming another', async () => {
+  const authority = await startTestAuthority();
+  const billing = (await authority.api('POST', '/v1/tokens', { body: { role: 'sidecar', service: 'billing' } })).body.token as string;
+  const at = new Date(authority.clock.now()).toISOString();
+  const records = [{ port: 'api', identity: 'spiffe://corp/x', origin: '10.0.0.7', count: 5, last_access: at }];
+  const callers = (service: string) => authority.authority.context.store.read((tx) => tx.access.callers({ service, limit: 10 }));
+
+  // a batch naming payments, posted with billing's token: refused, nothing counted anywhere
+  const forged = await authority.api('POST', '/v1/telemetry', { token: billing, body: { batch_id: 't-1', service: 'payments', sent_at: at, records } });
+  expect([forged.status, forged.body.error.code]).toEqual([403, 'forbidden']);
+  expect(await callers('payments')).toEqual([]);
+  expect(await callers('billing')).toEqual([]);
+
+  // the same records without a service count for billing: a record names a port, never a service
+  const own = await authority.api('POST', '/v1/telemetry', { token: billing, body: { batch_id: 't-2', sent_at: at, records } });
+  expect(own.body).toMatchObject({ service: 'billing', applied: true, records: 1 });
+  expect(await callers('payments')).toEqual([]);
+  expect((await callers('billing')).map((c) => [c.service, c.port, c.count])).toEqual([['billing', 'api', 5]]);
+  // and a payments license's last access is not raised by billing's report
+  const license = (await authority.api('POST', '/v1/licenses', { body: issueBody({ ttl: '24h' }) })).body;
+  await authority.api('POST', '/v1/telemetry', { token: billing, body: { batch_id: 't-3', sent_at: at, records: [{ ...records[0], port: 8443 }] } });
+  expect((await authority.authority.context.store.read((tx) => tx.licenses.get(license.lid)))?.lastAccessAt).toBeNull();
+
+  // inventory: the same rule
+  const listeners = [{ protocol: 'tcp', address: '0.0.0.0', port: 31_000 }];
+  const forgedInventory = await authority.api('POST', '/v1/inventory', { token: billing, body: { service: 'payments', listeners } });
+  expect([forgedInventory.status, forgedInventory.body.error.code]).toEqual([403, 'forbidden']);
+  expect((await authority.api('POST', '/v1/inventory', { token: billing, body: { listeners } })).body.service).toBe('billing');
+  const unregistered = async (service: string) => (await authority.api('GET', `/v1/inventory/unregistered?service=${service}`)).body.unregistered as { service: string }[];
+  expect(await unregistered('payments')).toEqual([]);
+  expect((await unregistered('billing')).map((l) => l.service)).toEqual(['billing']);
+});

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/shared/clock.ts';
 import type { AccessRecord } from '../../src/sidecar/proxy/access-record.ts';
 import { InventoryReporter } from '../../src/sidecar/inventory/reporter.ts';
 import { sidecarOwnPorts } from '../../src/sidecar/inventory/own-ports.ts';
@@ -14,7 +15,8 @@ import { capturedLogger } from '../unit/sidecar/telemetry/support.ts';
 
 describe('access telemetry from the proxy to the authority', () => {
   it('sums closed connections and lands them in the authority, once, with the last-access gauge set', async () => {
-    const authority = await startTestAuthority();
+    // the sidecar runs on the real clock: the authority's must agree, or its batches fall outside the window
+    const authority = await startTestAuthority({ clock: new ManualClock(Date.now()) });
     const created = await authority.api('POST', '/v1/tokens', { body: { role: 'sidecar', service: 'payments' } });
     const dir = await tempDir();
     const tokenFile = join(dir, 'sidecar.token');

@@ -36,13 +36,26 @@ const recordSchema = z.looseObject({
   reason: z.string().regex(/^[a-z_]{1,64}$/).nullish(),
 });
 
-/** `POST /v1/telemetry`; further fields (`sent_at`, ...) are accepted and ignored. */
+/** `POST /v1/telemetry`; further fields are accepted and ignored. */
 export const telemetryBatchSchema = z.looseObject({
   batch_id: z.string().min(1).max(200),
   /** Only needed when an admin token posts; a sidecar token implies its service. */
   service: name.optional(),
+  /** When the sidecar cut the batch; judged against the window below when present. */
+  sent_at: timestamp.optional(),
   records: z.array(recordSchema).max(10_000),
 });
+
+/**
+ * Batch ids are remembered this long, and batches are taken only when cut at most
+ * `batchMaxAgeMs` before the authority's clock and at most `batchMaxAheadMs` after it. A batch
+ * first received at R was cut before R + `batchMaxAheadMs`; taken again at T it was cut after
+ * T - `batchMaxAgeMs`; so T - R < `batchMaxAgeMs` + `batchMaxAheadMs`, inside the memory: a
+ * batch resent after any outage counts once or is refused, never twice.
+ */
+export const batchMaxAgeMs = 7 * 86_400_000;
+export const batchMaxAheadMs = 3_600_000;
+export const batchIdMemoryMs = batchMaxAgeMs + batchMaxAheadMs + 86_400_000;
 
 export type TelemetryBatch = z.output<typeof telemetryBatchSchema>;
 type BatchRecord = TelemetryBatch['records'][number];
@@ -70,9 +83,11 @@ export async function ingestTelemetry(store: Store, clock: Clock, principal: Pri
   if (batch.service !== undefined && batch.service !== service) {
     throw new PortwardenError('forbidden', `this token reports for service ${service}, not ${batch.service}`);
   }
+  const now = clock.now();
+  refuseOutOfWindow(batch, now);
   const records = batch.records.filter((record) => record.count > 0);
   const applied = await store.transaction(async (tx) => {
-    if (!(await tx.telemetry.claimBatch(service, batch.batch_id, clock.now()))) return false;
+    if (!(await tx.telemetry.claimBatch(service, batch.batch_id, now))) return false;
     for (const record of records) {
       await tx.access.record(toAccessInput(service, record));
       // a refused connection is not a use: it does not keep a license alive
@@ -84,6 +99,18 @@ export async function ingestTelemetry(store: Store, clock: Clock, principal: Pri
     return true;
   });
   return { batch_id: batch.batch_id, service, applied, records: applied ? records.length : 0 };
+}
+
+/** Refuses a batch whose `sent_at` lies outside the window in which its id is remembered (see `batchIdMemoryMs`). */
+function refuseOutOfWindow(batch: TelemetryBatch, now: number): void {
+  if (batch.sent_at === undefined) return;
+  const sentAt = new Date(batch.sent_at).toISOString();
+  if (batch.sent_at < now - batchMaxAgeMs) {
+    throw new PortwardenError('batch_out_of_window', `batch ${batch.batch_id} was cut at ${sentAt}, more than 7d ago: its id may be forgotten, so it is not counted`);
+  }
+  if (batch.sent_at > now + batchMaxAheadMs) {
+    throw new PortwardenError('batch_out_of_window', `batch ${batch.batch_id} was cut at ${sentAt}, more than 1h ahead of the authority's clock: check the sidecar's clock`);
+  }
 }
 
 function toAccessInput(service: string, record: BatchRecord): AccessInput {

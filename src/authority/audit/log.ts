@@ -41,8 +41,12 @@ export interface AuditView {
   target: string;
   before: unknown;
   after: unknown;
+  /** The chain (see `chain-hash.ts`): an export carries what an auditor needs to recompute it. */
+  prev_hash: string | null;
+  hash: string | null;
 }
 
 export function auditView(entry: AuditEntry): AuditView {
-  return { ...entry, at: new Date(entry.at).toISOString() };
+  const { prevHash, hash, ...fields } = entry;
+  return { ...fields, at: new Date(entry.at).toISOString(), prev_hash: prevHash, hash };
 }

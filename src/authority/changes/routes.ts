@@ -10,7 +10,8 @@ const changesQuery = z.strictObject({ index: indexText.optional(), wait: duratio
  * The global change index, answered at once, or as a blocking query: held until anything
  * changes after `index` (a license of any service, or the register), `wait` passes (at most
  * 5m), the client goes away or the authority shuts down. For admins and viewers: the console
- * follows the whole system through it and reloads what it shows when the index moves.
+ * follows the whole system through it and reloads what it shows when the index moves. A held
+ * query counts against `limits.max_watches` and `max_watches_per_token`, like a license watch.
  */
 export function changeRoutes(ctx: AuthorityContext): Route[] {
   return [
@@ -21,7 +22,14 @@ export function changeRoutes(ctx: AuthorityContext): Route[] {
       async handler(req) {
         const query = req.queryAs(changesQuery);
         const waitMs = query.index === undefined ? 0 : Math.min(query.wait ?? maxWaitMs, maxWaitMs);
-        const index = await nextIndex(ctx, query.index ?? 0, waitMs, req.signal);
+        // a held query takes a place among the token's and everyone's blocking queries (limits.max_watches*)
+        const slot = waitMs > 0 ? ctx.watchSlots.hold(req.principal?.id ?? '') : undefined;
+        let index: number;
+        try {
+          index = await nextIndex(ctx, query.index ?? 0, waitMs, req.signal);
+        } finally {
+          slot?.release();
+        }
         return { headers: { 'x-portwarden-index': String(index) }, body: { index } };
       },
     },

@@ -7,9 +7,8 @@ import type { LicenseService } from './service.ts';
 import type { AuthorityMetrics } from '../metrics.ts';
 import type { LicenseRow } from '../store/licenses.ts';
 import type { Store } from '../store/store.ts';
+import { batchIdMemoryMs } from '../access/telemetry.ts';
 
-/** Telemetry batch ids are remembered this long for idempotency. */
-const batchMemoryMs = 7 * 86_400_000;
 /** Callers (identity, origin) not seen this long are forgotten; their ports' totals stay. */
 const callerMemoryMs = 90 * 86_400_000;
 
@@ -82,7 +81,7 @@ export class Renewer extends PeriodicSweep {
       metrics.renewals.inc({ result: 'expired' });
       logger.warn({ lid: row.lid, sub: `${row.service}/${row.portName}`, reason: why(row) }, 'license expired');
     }
-    await store.transaction((tx) => tx.telemetry.pruneBatches(clock.now() - batchMemoryMs));
+    await store.transaction((tx) => tx.telemetry.pruneBatches(clock.now() - batchIdMemoryMs));
     await store.transaction((tx) => tx.access.pruneCallers(clock.now() - callerMemoryMs));
   }
 }

@@ -57,7 +57,14 @@ export function licenseRoutes(ctx: AuthorityContext): Route[] {
           return { headers: { 'x-portwarden-index': String(all.index) }, body: all };
         }
         const waitMs = query.index === undefined ? 0 : Math.min(query.wait ?? maxWaitMs, maxWaitMs);
-        const snapshot = await licenses.watch(service, query.index ?? 0, waitMs, req.signal);
+        // a query that may be held takes a place first; one that answers at once needs none
+        const slot = waitMs > 0 ? ctx.watchSlots.hold(req.principal?.id ?? '') : undefined;
+        let snapshot: Awaited<ReturnType<typeof licenses.watch>>;
+        try {
+          snapshot = await licenses.watch(service, query.index ?? 0, waitMs, req.signal);
+        } finally {
+          slot?.release();
+        }
         // the waiters a change wakes share one snapshot object: serialize it once for all of them
         let json = serialized.get(snapshot);
         if (json === undefined) serialized.set(snapshot, (json = `${JSON.stringify(snapshot)}\n`));

@@ -65,5 +65,11 @@ export interface Store {
   exclusive(name: string, fn: () => Promise<void>): Promise<boolean>;
   /** The schema version the store is at. */
   schemaVersion(): Promise<number>;
+  /**
+   * A cheap check that the store can take writes now (`/readyz`): resolves, or rejects with
+   * `unavailable` saying why (PostgreSQL unreachable or read-only; the SQLite file gone,
+   * replaced, made read-only, or refusing a write).
+   */
+  probe(): Promise<void>;
   close(): Promise<void>;
 }

@@ -3,8 +3,10 @@ import { apiOptions, apiOptionsUsage, outputFormat, parseCommandArgs, expectNoAr
 import { withApiClient } from '../api-client.ts';
 import type { Command } from '../command.ts';
 import { printJson, printTable } from '../output.ts';
+import { runAuditVerify } from './audit-verify.ts';
 
 const usage = `Usage: portwarden audit [--since 1h|ISO] [--actor ID] [--target T] [--action A] [--limit N]
+       portwarden audit verify [--anchor ID:HASH]
 
 Every change the authority made, oldest first: who (token id, or "system" for the
 renewer and scheduled rotation), what, to which target, when. --target matches exactly,
@@ -15,11 +17,15 @@ Options:
 ${apiOptionsUsage}
   --format table|json
   -h, --help
-The admin token is read from $PORTWARDEN_TOKEN. Exit 0 done, 1 refused, 2 bad input.`;
+The admin token is read from $PORTWARDEN_TOKEN. Exit 0 done, 1 refused, 2 bad input.
+
+\`audit verify\` walks the log's hash chain and names the first row that does not match
+(exit 1); \`portwarden audit verify --help\` says more.`;
 
 export const auditCommand: Command = {
   usage,
   async run(ctx) {
+    if (ctx.argv[0] === 'verify') return runAuditVerify(ctx, ctx.argv.slice(1));
     const { values, positionals } = parseCommandArgs(ctx.argv, {
       ...apiOptions,
       since: { type: 'string' },

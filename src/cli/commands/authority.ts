@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
+import { collectProcessMetrics } from '../../shared/process-metrics.ts';
 import type { DestinationStream } from 'pino';
 import { Authority } from '../../authority/authority.ts';
 import { authoritySchema } from '../../shared/config/authority-schema.ts';
@@ -32,7 +33,7 @@ export const authorityCommand: Command = {
       : parseConfigText('', '(defaults)', authoritySchema, ctx.env);
     const logger = createLogger({ level: config.log.level, destination: ctx.stdout as unknown as DestinationStream });
     const registry = new Registry();
-    collectDefaultMetrics({ register: registry });
+    collectProcessMetrics(registry);
     const authority = await Authority.start({ config, logger, registry, env: ctx.env });
     await new Promise<void>((resolve) => {
       if (ctx.signal.aborted) resolve();

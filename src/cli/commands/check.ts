@@ -31,7 +31,9 @@ against the register and against each other, for CI.
   --service S      the service every input belongs to; by default a Kubernetes object's
                    app.kubernetes.io/name label, else its name; the compose service's name;
                    the sidecar's \`service\`
-  --env E          the register environment to check against (default: ${defaultEnv})
+  --env E          the register environment to check against. Required when the register
+                   holds ports outside ${defaultEnv}: without it the check refuses (exit 2)
+                   and lists the register's environments; otherwise ${defaultEnv}
 
 Numbers that are the service's address are register numbers: a sidecar's listen port,
 containerPort, hostPort, a Service's port, compose published, target and expose ports.
@@ -46,7 +48,8 @@ ${Object.entries(checkRules)
 
 Prints \`file:line: rule: message\` for each finding. Exit 0 clean, 1 findings,
 2 unreadable input (missing file, YAML error, unknown file shape, bad register file,
-an authority that cannot be reached or will not give the register).`;
+an authority that cannot be reached or will not give the register, no --env for a
+register with environments).`;
 
 export const checkCommand: Command = {
   usage,
@@ -67,7 +70,7 @@ export const checkCommand: Command = {
     for (const [flag, value] of [['--service', values.service], ['--env', values.env]] as const) {
       if (value === '') throw new PortwardenError('usage', `${flag} must not be empty`);
     }
-    const env = values.env ?? defaultEnv;
+    const env = values.env;
     if (values.register !== undefined && (values.offline || values.authority !== undefined)) {
       throw new PortwardenError('usage', '--register reads a snapshot: it does not go with --offline or --authority');
     }
@@ -80,7 +83,7 @@ export const checkCommand: Command = {
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         const errors = err.issues.map((issue) => ({ file: issue.file, line: issue.line, message: issue.key ? `${issue.key}: ${issue.message}` : issue.message }));
-        return report(ctx, format, { env, register: values.register, findings: [], files: [], notes: [], errors });
+        return report(ctx, format, { env: env ?? defaultEnv, register: values.register, findings: [], files: [], notes: [], errors });
       }
     }
     let source = values.register;
@@ -89,7 +92,7 @@ export const checkCommand: Command = {
       const client = await openApiClient(values, ctx.env);
       source = client.baseUrl;
       const fetched = await fetchRegister(client);
-      if (!fetched.ok) return report(ctx, format, { env, register: source, findings: [], files: [], notes: [], errors: [fetched.problem] });
+      if (!fetched.ok) return report(ctx, format, { env: env ?? defaultEnv, register: source, findings: [], files: [], notes: [], errors: [fetched.problem] });
       snapshot = fetched.snapshot;
       // the authority decides cool-downs on its own clock: judge them at its time, not this machine's
       now = Date.parse(snapshot.exported_at);

@@ -1,7 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DestinationStream } from 'pino';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Registry } from 'prom-client';
+import { collectProcessMetrics } from '../../shared/process-metrics.ts';
 import { request } from 'undici';
 import { Authority } from '../../authority/authority.ts';
 import { DemoUpstream } from '../../demo/demo-upstream.ts';
@@ -50,7 +51,7 @@ export const upCommand: Command = {
 
     const logger = createLogger({ level: config.log.level, destination: ctx.stdout as unknown as DestinationStream });
     const registry = new Registry();
-    collectDefaultMetrics({ register: registry });
+    collectProcessMetrics(registry);
     const authority = await Authority.start({ config, logger, registry, env: ctx.env });
     let upstream: DemoUpstream | undefined;
     try {

@@ -50,7 +50,12 @@ export const authoritySchema = z.strictObject({
   data_dir: filePath.default('./data'), // SQLite file and signing keys (0600); with storage.url only admin.token
   // postgres:// or postgresql://: a PostgreSQL database several authorities share, instead of SQLite
   storage: z
-    .strictObject({ url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional() })
+    .strictObject({
+      url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+      // PostgreSQL connections each authority keeps at most; the three upkeep loops (renewer,
+      // register and drill sweepers) each hold one while they run, so fewer than 5 can stall
+      pool_size: z.number().int().min(5).max(1000).default(10),
+    })
     .prefault({}),
   tls: z.strictObject({ cert: filePath, key: filePath, client_ca: filePath.optional() }).optional(),
   licenses: z
@@ -84,6 +89,27 @@ export const authoritySchema = z.strictObject({
       namespaces: z.array(admissionNamespaceSchema).default([]),
       // how old the in-memory register may get before a review reads the store again
       max_staleness: duration('30s'),
+    })
+    .prefault({}),
+  // what one caller may take of the API (see README's access section)
+  limits: z
+    .strictObject({
+      max_connections: z.number().int().min(1).default(10_000), // open connections, all callers together
+      max_watches: z.number().int().min(1).default(5_000), // blocking queries held at once, all tokens together
+      max_watches_per_token: z.number().int().min(1).default(500), // ... by one token (the replicas of a service share theirs)
+      requests_per_second: z.number().positive().default(100), // per token, sustained
+      burst: z.number().int().min(1).default(200), // per token, above the sustained rate
+      headers_timeout: duration('10s'), // a request's headers must arrive within this
+      request_timeout: duration('30s'), // ... and its body within this (a blocking query's wait is not counted)
+      keep_alive_timeout: duration('30s'), // an idle keep-alive connection is closed after this
+    })
+    .refine((limits) => limits.max_watches_per_token <= limits.max_watches, { message: 'must not exceed max_watches', path: ['max_watches_per_token'] })
+    .refine((limits) => limits.headers_timeout <= limits.request_timeout, { message: 'must not exceed request_timeout', path: ['headers_timeout'] })
+    .prefault({}),
+  audit: z
+    .strictObject({
+      // at start: check the newest row against the one before it, walk the whole chain, or neither
+      verify_on_start: z.enum(['head', 'full', 'off']).default('head'),
     })
     .prefault({}),
   shutdown_timeout: duration('10s'),

@@ -3,6 +3,7 @@ import { isMap, isScalar, LineCounter, parse as parseYamlValue, parseDocument, t
 import { z } from 'zod';
 import { ConfigError } from './config-error.ts';
 import { deepFreeze, type Frozen } from './frozen.ts';
+import { plainYaml } from '../yaml-value.ts';
 
 /** A file's text; an unreadable file is a `config_unreadable` ConfigError naming the reason. */
 export async function readConfigText(file: string): Promise<string> {
@@ -42,7 +43,7 @@ export function parseConfigText<S extends z.ZodType>(
     }));
     throw new ConfigError('config_unreadable', issues);
   }
-  const data: unknown = doc.toJS() ?? {};
+  const data = plainValue(doc, lineCounter, file);
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new ConfigError('config_invalid', [{ file, line: 1, key: '', message: 'must be a YAML mapping of keys' }]);
   }
@@ -60,6 +61,13 @@ export function parseConfigText<S extends z.ZodType>(
   });
   issues.sort((a, b) => a.line - b.line);
   throw new ConfigError('config_invalid', issues);
+}
+
+/** The document as plain data; an alias it cannot resolve is `config_unreadable` at the alias's line. */
+function plainValue(doc: Document, lineCounter: LineCounter, file: string): unknown {
+  const plain = plainYaml(doc, lineCounter);
+  if (!plain.ok) throw new ConfigError('config_unreadable', [{ file, line: plain.line, key: '', message: plain.message }]);
+  return plain.value ?? {};
 }
 
 function issueMessage(issue: z.core.$ZodIssue): string {
@@ -114,10 +122,20 @@ function applyEnvOverrides(data: Record<string, unknown>, schema: z.ZodType, env
       if (typeof next !== 'object' || next === null || Array.isArray(next)) target[part] = {};
       target = target[part] as Record<string, unknown>;
     }
-    target[path[path.length - 1] as string] = parseYamlValue(raw) ?? raw;
+    target[path[path.length - 1] as string] = envValue(raw);
     overridden.set(path.join('.'), envName);
   }
   return overridden;
+}
+
+/** A variable's value read as a YAML scalar (`30s`, `true`, `9901`); text YAML cannot read is kept as text for the schema to judge. */
+function envValue(raw: string): unknown {
+  try {
+    // logLevel error: a variable holding an unknown tag (`!x`) is the schema's to refuse, not a process warning
+    return parseYamlValue(raw, { maxAliasCount: 0, logLevel: 'error' }) ?? raw;
+  } catch {
+    return raw;
+  }
 }
 
 function scalarPaths(schema: z.ZodType, prefix: string[]): string[][] {

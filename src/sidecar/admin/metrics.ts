@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, collectDefaultMetrics, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../../shared/process-metrics.ts';
 
 /**
  * Every sidecar metric, registered on one Registry made at start and passed in, so each test
@@ -6,7 +7,7 @@ import { Counter, Gauge, Histogram, collectDefaultMetrics, Registry } from 'prom
  * origin address; identity labels are bounded by the telemetry series cap.
  */
 export function createSidecarMetrics(registry: Registry = new Registry(), { processDefaults = true } = {}) {
-  if (processDefaults) collectDefaultMetrics({ register: registry });
+  if (processDefaults) collectProcessMetrics(registry);
   const registers = [registry];
   return {
     registry,
@@ -96,7 +97,7 @@ export function createSidecarMetrics(registry: Registry = new Registry(), { proc
     }),
     telemetryDroppedTotal: new Counter({
       name: 'portwarden_telemetry_dropped_total',
-      help: 'Access records lost before the authority acknowledged them, by reason (evicted, spool_full, spool_corrupt, spool_error, rejected).',
+      help: 'Access records lost before the authority acknowledged them, by reason (evicted, spool_full, spool_corrupt, spool_error, rejected, out_of_window).',
       labelNames: ['reason'] as const,
       registers,
     }),

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { answerClientError } from '../../shared/http-client-errors.ts';
 import type { Registry } from 'prom-client';
 import type { HostPort } from '../../shared/address.ts';
 import { errorCodes, type ErrorCode } from '../../shared/errors.ts';
@@ -28,7 +29,12 @@ export interface AdminServerOptions {
   registry: Registry;
   subject: AdminSubject;
   logger: Logger;
+  /** A request's headers must arrive within this (default 10s), else 408 `request_timeout`. */
+  headersTimeoutMs?: number;
 }
+
+/** Admin connections open at once; probes and scrapers need a handful. */
+const adminMaxConnections = 256;
 
 /**
  * The sidecar's operations endpoint on `admin.listen`: `/metrics`, `/livez` (the process is
@@ -43,7 +49,11 @@ export class AdminServer {
 
   constructor(options: AdminServerOptions) {
     this.#options = options;
-    this.#server = createServer((req, res) => {
+    // a scraper or probe that sends slowly, or far too many of them, cannot hold the sidecar's
+    // admin listener: the same timeouts and answers as the authority's defaults
+    const headersTimeout = options.headersTimeoutMs ?? 10_000;
+    const limits = { headersTimeout, requestTimeout: Math.max(headersTimeout, 30_000), connectionsCheckingInterval: 1_000 };
+    this.#server = createServer(limits, (req, res) => {
       this.#handle(req, res).catch((err: unknown) => {
         options.logger.error({ err, path: req.url }, 'admin request failed');
         if (!res.headersSent) sendError(res, 'internal', 'the request failed; the log has the details');
@@ -52,6 +62,11 @@ export class AdminServer {
     });
     // scrapers keep connections alive; do not let an idle one hold shutdown
     this.#server.keepAliveTimeout = 5_000;
+    this.#server.maxConnections = adminMaxConnections;
+    this.#server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      const reason = answerClientError(err, socket);
+      options.logger.debug({ code: err.code, reason }, 'admin connection refused before routing');
+    });
   }
 
   get address(): HostPort | undefined {

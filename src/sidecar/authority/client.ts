@@ -39,8 +39,9 @@ export interface AuthorityClientOptions {
  * The sidecar's HTTP client for the authority's JWKS and blocking license query, on the shared
  * authority transport (or, when none is given, on one of its own made from `tls`). Fails with
  * `authority_unreachable` (network, TLS, timeout, 5xx), `unauthenticated` (401, and the token
- * file is re-read next time), `forbidden` (403) or `authority_bad_response`; an abort by the
- * caller's signal is rethrown.
+ * file is re-read next time), `forbidden` (403), `rate_limited` or `too_many_watches` (429,
+ * with `retryAfterMs` from `Retry-After`) or `authority_bad_response`; an abort by the caller's
+ * signal is rethrown.
  */
 export class AuthorityClient {
   readonly #base: URL;
@@ -107,6 +108,11 @@ export class AuthorityClient {
       throw new PortwardenError('unauthenticated', `authority refused the sidecar token: ${message}`);
     }
     if (response.statusCode === 403) throw new PortwardenError('forbidden', `authority forbids this request: ${message}`);
+    if (response.statusCode === 429) {
+      // over a limit of the authority's: come back when it says, not sooner
+      const code = errorCode(text) === 'too_many_watches' ? 'too_many_watches' : 'rate_limited';
+      throw new PortwardenError(code, `authority refused for now: ${message}`, { retryAfterMs: retryAfterMs(response.headers['retry-after']) });
+    }
     if (response.statusCode >= 500) throw new PortwardenError('authority_unreachable', `authority failed: ${message}`);
     throw new PortwardenError('authority_bad_response', `${url.pathname} answered ${response.statusCode}: ${message}`);
   }
@@ -130,6 +136,24 @@ async function readBody(body: Dispatcher.ResponseData['body'], signal: AbortSign
     throw new PortwardenError('authority_unreachable', `authority connection failed mid-answer: ${describe(cause)}`, { cause });
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** `Retry-After` in seconds (or an HTTP date) as milliseconds; 1s when absent or unreadable. */
+export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number {
+  const text = Array.isArray(header) ? header[0] : header;
+  if (text === undefined) return 1_000;
+  if (/^\d+$/.test(text.trim())) return Math.min(Number(text.trim()), 3_600) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? 1_000 : Math.min(Math.max(at - now, 0), 3_600_000);
+}
+
+function errorCode(text: string): string | undefined {
+  try {
+    const code = (JSON.parse(text) as { error?: { code?: unknown } }).error?.code;
+    return typeof code === 'string' ? code : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function errorMessage(text: string): string | undefined {

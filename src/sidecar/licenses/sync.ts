@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { systemClock, type Clock } from '../../shared/clock.ts';
 import type { SidecarConfig, PortConfig } from '../../shared/config/sidecar-schema.ts';
-import { isPortwardenError } from '../../shared/errors.ts';
+import { isPortwardenError, type PortwardenError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { AuthorityClient } from '../authority/client.ts';
 import type { DispatcherSource } from '../authority/transport.ts';
@@ -117,6 +117,10 @@ export class LicenseSync implements LicenseSource {
   #listing: { tokens: readonly ListedToken[]; fromCache: boolean } = { tokens: [], fromCache: true };
   #index = 0;
   #reachable = false;
+  /** The last blocking query was refused (`too_many_watches`): the next round asks without holding. */
+  #pollOnly = false;
+  /** Holds have been refused since the last one the authority took (one log line per streak). */
+  #holdsRefused = false;
   #failures = 0;
   #lastSyncAt: number | undefined;
   #serial: Promise<unknown> = Promise.resolve();
@@ -293,8 +297,17 @@ export class LicenseSync implements LicenseSource {
         if (!changed && performance.now() - began < this.#floorMs) delay = this.#floorMs;
       } catch (err) {
         if (signal.aborted) break;
-        delay = backoffDelay(++this.#failures, this.#floorMs, this.#ceilingMs, this.#random);
-        this.#failed(err, delay);
+        if (isPortwardenError(err, 'too_many_watches') && this.#reachable) {
+          // the authority answers, but holds as many of this token's blocking queries as it
+          // allows: ask again without holding once Retry-After has passed, still in sync
+          delay = Math.max(err.retryAfterMs ?? 0, this.#floorMs);
+          this.#holdRefused(err, delay);
+        } else {
+          delay = backoffDelay(++this.#failures, this.#floorMs, this.#ceilingMs, this.#random);
+          // an authority over its limits says when to come back (429 Retry-After): not sooner
+          if (isPortwardenError(err) && err.retryAfterMs !== undefined) delay = Math.max(delay, err.retryAfterMs);
+          this.#failed(err, delay);
+        }
       }
       if (delay > 0) await sleep(delay, undefined, { signal }).catch(() => undefined);
     }
@@ -314,8 +327,11 @@ export class LicenseSync implements LicenseSource {
     const sent = this.#index;
     // while the authority is unreachable, ask without holding: a recovered authority with nothing
     // new would otherwise hold the poll for a whole `refresh`, keeping grace and `degraded` on
-    const waitMs = this.#reachable ? this.#refreshMs : 0;
+    const waitMs = this.#reachable && !this.#pollOnly ? this.#refreshMs : 0;
     const listing = await this.#client.pollLicenses({ service: this.#service, index: sent, waitMs, signal });
+    // after a refused hold, one answer without holding; the next round tries to hold again
+    this.#pollOnly = false;
+    if (waitMs > 0) this.#holdsRefused = false;
     await this.#exclusive(async () => {
       this.#listing = { tokens: listing.licenses, fromCache: false };
       const keysBefore = this.#jwks.jwks;
@@ -440,6 +456,16 @@ export class LicenseSync implements LicenseSource {
       this.#logger.info({ index: this.#index }, 'authority reachable; licenses in sync');
       this.#reportAll();
     }
+  }
+
+  /** A refused hold: counted as a failed round, logged once per streak; reachability and licenses stay as they are. */
+  #holdRefused(err: PortwardenError, retryInMs: number): void {
+    this.#metrics.authoritySyncTotal.inc({ result: 'error' });
+    if (!this.#holdsRefused) {
+      this.#holdsRefused = true;
+      this.#logger.warn({ code: err.code, detail: err.message, retryInMs: Math.round(retryInMs) }, 'authority holds no more blocking queries for this token (limits.max_watches_per_token); asking without holding');
+    }
+    this.#pollOnly = true;
   }
 
   #failed(err: unknown, retryInMs: number): void {

@@ -149,7 +149,9 @@ export class TelemetryReporter {
     if (this.#failing) this.#log.info('telemetry delivery resumed');
     this.#failing = false;
     if (result.outcome === 'rejected') {
-      this.#o.dropped?.inc({ reason: 'rejected' }, records);
+      // cut too long ago (an outage past the authority's memory of batch ids) or by a clock far ahead
+      const reason = result.error.code === 'batch_out_of_window' ? 'out_of_window' : 'rejected';
+      this.#o.dropped?.inc({ reason }, records);
       this.#log.error({ code: result.error.code, status: result.status, records, message: result.error.message }, 'authority rejected a telemetry batch; dropped');
     }
     return result.outcome;

@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { checkFiles, type CheckOptions } from '../../../src/check/check.ts';
-import { checkDefinitions } from '../../../src/register/conflicts/check.ts';
+import { checkDefinitions, type ConflictOptions } from '../../../src/register/conflicts/check.ts';
 import { formatFinding } from '../../../src/register/conflicts/finding.ts';
 import { defaultPolicy } from '../../../src/register/policy.ts';
 import { portRecordSchema, type PortRecord } from '../../../src/register/port-record.ts';
 import { readSnapshot, snapshotPolicy } from '../../../src/register/snapshot.ts';
 import { kubernetesDefinitions } from '../../../src/check/kubernetes.ts';
 import { sidecarDefinitions } from '../../../src/check/sidecar.ts';
+import { readInputText } from '../../../src/check/read-inputs.ts';
+import { emptyExtraction } from '../../../src/register/conflicts/definition.ts';
 import { extractText } from './extract-helper.ts';
 
 const dir = 'test/fixtures/check';
@@ -106,11 +108,38 @@ spec: { ports: [{ name: api, port: 20001, targetPort: ${target} }] }
   it('checks only the chosen environment, and notes a register without it', async () => {
     const report = await checkFiles([`${dir}/clean.yaml`], await withRegister('default'));
     expect(report.findings).toEqual([]);
-    expect(report.notes).toEqual([{ file: `${dir}/register.json`, line: 0, message: 'has no ports in env "default" (it has prod, staging); pass --env' }]);
+    expect(report.notes).toEqual([{ file: `${dir}/register.json`, line: 0, message: 'has no ports in env "default" (it has prod, staging); check --env' }]);
     // search/http holds 20001 in staging, not in prod
     expect(await lines([`${dir}/clean.yaml`], await withRegister('staging'))).toEqual([
       `${dir}/clean.yaml:5: port_conflict: listen port 20001/tcp is registered to search/http in staging`,
     ]);
+  });
+
+  it('refuses to pick an environment for a register that has several, naming them', async () => {
+    // search/http holds 20001 in staging: checked in `default` this would pass
+    const report = await checkFiles([`${dir}/clean.yaml`], { ...(await withRegister()), env: undefined });
+    expect(report.errors).toEqual([
+      { file: `${dir}/register.json`, line: 0, message: 'holds ports in env prod, staging: pass --env with the one these inputs deploy to; nothing was checked' },
+    ]);
+    expect(report.findings).toEqual([]);
+    // a register that only knows `default` needs no --env
+    const onlyDefault = (await withRegister()).register!.ports.map((port) => ({ ...port, env: 'default' }));
+    const register = { file: 'r.json', ports: onlyDefault };
+    const plain = await checkFiles([`${dir}/clean.yaml`, compose], { ...(await withRegister()), env: undefined, register });
+    expect(plain.errors).toEqual([]);
+    expect(plain.env).toBe('default');
+    expect(plain.findings.length).toBeGreaterThan(0);
+    expect(plain.findings).toEqual((await checkFiles([`${dir}/clean.yaml`, compose], { ...(await withRegister('default')), register })).findings);
+  });
+
+  it('reports an alias without its anchor, and an alias bomb, as unreadable at the alias', async () => {
+    const out = emptyExtraction();
+    readInputText('services:\n  web:\n    ports: *nowhere\n', 'c.yaml', undefined, out);
+    expect(out.problems).toEqual([{ file: 'c.yaml', line: 3, message: 'YAML: Unresolved alias (the anchor must be set before the alias): nowhere' }]);
+    const bomb = emptyExtraction();
+    const level = (name: string, below: string) => `${name}: &${name} [${Array(10).fill(`*${below}`).join(', ')}]`;
+    readInputText(['a: &a [x, x, x, x, x, x, x, x, x, x]', level('b', 'a'), level('c', 'b'), level('d', 'c')].join('\n'), 'b.yaml', undefined, bomb);
+    expect(bomb.problems).toEqual([{ file: 'b.yaml', line: 2, message: expect.stringMatching(/^YAML: Excessive alias count/) }]);
   });
 
   it('reads nothing further and reports every unreadable input', async () => {
@@ -128,7 +157,7 @@ describe('register rules over time and transitions', () => {
     portRecordSchema.parse({ name: 'api', env: 'prod', number: 20001, owner: 'o', state: 'active', created_at: '2026-01-01T00:00:00Z', created_by: 'o', ...fields });
   const listen = (service: string, number: number) =>
     extractText(sidecarDefinitions, `service: ${service}\nports:\n  - name: api\n    listen: 0.0.0.0:${number}\n    upstream: 127.0.0.1:8080\n`).definitions;
-  const options = (ports: PortRecord[], at: number): CheckOptions => ({ env: 'prod', policy: defaultPolicy(), register: { file: 'r.json', ports }, now: at });
+  const options = (ports: PortRecord[], at: number): ConflictOptions => ({ env: 'prod', policy: defaultPolicy(), register: { file: 'r.json', ports }, now: at });
 
   it('reports a number another service released until exactly the end of the cool-down', () => {
     const released = Date.UTC(2026, 0, 5);

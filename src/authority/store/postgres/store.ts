@@ -26,7 +26,7 @@ export interface PostgresStoreOptions {
   clock?: Clock;
   /** Where lost connections and re-connects of the change listener are logged. */
   logger?: Logger;
-  /** Pooled connections at most (default 10). */
+  /** Pooled connections at most (`storage.pool_size`, default 10). */
   maxConnections?: number;
   /** Gives up connecting after this long (default 10s). */
   connectTimeoutMs?: number;
@@ -139,6 +139,15 @@ export class PostgresStore implements Store {
     return this.#run(async (client) => int((await client.query('SELECT coalesce(max(version), 0) AS v FROM schema_migrations')).rows[0]?.v ?? 0));
   }
 
+  /** One round trip on a pooled connection; a server that only reads (a standby) does not count as ready. */
+  async probe(): Promise<void> {
+    const readOnly = await this.#run(async (client) => (await client.query("SELECT current_setting('transaction_read_only') AS ro")).rows[0]?.ro === 'on').catch((cause: unknown) => {
+      if (cause instanceof PortwardenError) throw cause;
+      throw new PortwardenError('unavailable', `PostgreSQL at ${this.target} failed: ${describe(cause)}`, { cause });
+    });
+    if (readOnly) throw new PortwardenError('unavailable', `PostgreSQL at ${this.target} is read-only (a standby?)`);
+  }
+
   /**
    * Hears other authorities' changes. The first listener starts the LISTEN connection. After
    * that connection was lost and comes back, every service whose change index moved past the
@@ -201,7 +210,8 @@ export class PostgresStore implements Store {
 
   /**
    * Runs `fn` on a pooled connection. A connection left in doubt (a ROLLBACK or an unlock that
-   * failed) is discarded, not reused; the pool itself drops the ones that broke.
+   * failed, or one the server ended while it was in use) is discarded, not reused; the pool
+   * itself drops the ones that broke while idle.
    */
   #run<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
     if (this.#closing) return Promise.reject(new PortwardenError('unavailable', 'the store is closed'));
@@ -212,9 +222,17 @@ export class PostgresStore implements Store {
       } catch (cause) {
         throw new PortwardenError('unavailable', `PostgreSQL at ${this.target} is unreachable: ${describe(cause)}`, { cause });
       }
+      // a checked-out connection has no listener of the pool's: a server that ends it between
+      // queries (a restart, an administrator) would otherwise raise an uncaught 'error'
+      const onError = (err: Error) => {
+        inDoubt.add(client);
+        this.#logger?.warn({ err, storage: this.target }, 'a PostgreSQL connection in use failed; it is discarded');
+      };
+      client.on('error', onError);
       try {
         return await fn(client);
       } finally {
+        client.off('error', onError);
         client.release(inDoubt.has(client));
       }
     })();

@@ -215,4 +215,15 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX drills_by_service ON drills (service, state);
     `,
   },
+  {
+    version: 5,
+    name: 'audit: hash chain',
+    sql: `
+      -- each row's hash covers its fields and the previous row's hash (see audit/chain-hash.ts);
+      -- rows written before this migration are chained by the first append (or start) after it
+      ALTER TABLE audit ADD COLUMN prev_hash TEXT;
+      ALTER TABLE audit ADD COLUMN hash TEXT;
+      CREATE INDEX audit_unsealed ON audit (id) WHERE hash IS NULL;
+    `,
+  },
 ];

@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, chmodSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, chmodSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { systemClock, type Clock } from '../../../shared/clock.ts';
@@ -39,12 +39,15 @@ export class SqliteStore implements Store {
   readonly target = 'sqlite';
   readonly #db: DatabaseSync;
   readonly #repos: StoreTx;
+  /** The file opened, to tell it from another one at the same path later (`probe`). */
+  readonly #opened: Pick<Stats, 'dev' | 'ino'>;
   #queue: Promise<unknown> = Promise.resolve();
   #closing: Promise<void> | undefined;
 
   private constructor(path: string, db: DatabaseSync) {
     this.path = path;
     this.#db = db;
+    this.#opened = statSync(path);
     this.#repos = {
       index: sqliteIndex(db),
       keys: sqliteKeys(db),
@@ -114,6 +117,34 @@ export class SqliteStore implements Store {
 
   async schemaVersion(): Promise<number> {
     return this.#serial(async () => currentVersion(this.#db));
+  }
+
+  /**
+   * The file at `path` must still be the one open (a removed `data_dir` leaves this connection
+   * writing to a file nobody will read again), keep its owner's write permission (root writes
+   * regardless, but the next start would not be trusted to), and take a write.
+   */
+  probe(): Promise<void> {
+    return this.#serial(async () => {
+      let now: Stats;
+      try {
+        now = statSync(this.path);
+      } catch (err) {
+        throw new PortwardenError('unavailable', `${this.path} is gone (${(err as NodeJS.ErrnoException).code ?? 'unreadable'}); restore data_dir and restart the authority`);
+      }
+      if (now.ino !== this.#opened.ino || now.dev !== this.#opened.dev) {
+        throw new PortwardenError('unavailable', `${this.path} was replaced by another file; restart the authority to open it`);
+      }
+      if ((now.mode & 0o200) === 0) throw new PortwardenError('unavailable', `${this.path} is read-only (mode 0${(now.mode & 0o777).toString(8)})`);
+      try {
+        this.#db.exec('BEGIN IMMEDIATE');
+        this.#db.prepare("INSERT INTO meta (key, value) VALUES ('ready_probe', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(Date.now());
+        this.#db.exec('COMMIT');
+      } catch (cause) {
+        if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+        throw new PortwardenError('unavailable', `${this.path} refuses writes: ${(cause as Error).message}`, { cause });
+      }
+    });
   }
 
   /** Waits for queued work, then closes the connection. Idempotent. */

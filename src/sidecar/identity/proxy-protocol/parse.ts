@@ -96,11 +96,13 @@ function parseV1(line: string): ProxyHeader | string {
   if (family === 0) return `v1 protocol "${protocol}" is not TCP4, TCP6 or UNKNOWN`;
   if (isIP(src) !== family || isIP(dst) !== family) return `v1 addresses are not ${protocol} addresses`;
   if (!port.test(sport) || !port.test(dport) || Number(sport) > 65_535 || Number(dport) > 65_535) return 'v1 ports are not 0-65535';
+  // one text per address, as v2 gives it: `::ffff:0a01:0203` and `::ffff:10.1.2.3` are 10.1.2.3
+  const text = family === 6 ? canonicalIPv6 : (address: string) => address;
   return {
     version: 1,
     command: 'proxy',
-    source: { address: unmapIPv4(src), port: Number(sport) },
-    destination: { address: unmapIPv4(dst), port: Number(dport) },
+    source: { address: text(src), port: Number(sport) },
+    destination: { address: text(dst), port: Number(dport) },
   };
 }
 
@@ -142,5 +144,10 @@ function ipv4(bytes: Buffer, offset: number): string {
 function ipv6(bytes: Buffer, offset: number): string {
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(offset + i).toString(16));
-  return unmapIPv4(new SocketAddress({ address: groups.join(':'), family: 'ipv6' }).address);
+  return canonicalIPv6(groups.join(':'));
+}
+
+/** An IPv6 address as Node writes it (RFC 5952), IPv4-mapped ones as plain IPv4. */
+function canonicalIPv6(address: string): string {
+  return unmapIPv4(new SocketAddress({ address, family: 'ipv6' }).address);
 }

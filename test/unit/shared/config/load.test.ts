@@ -39,6 +39,22 @@ describe('config loading', () => {
     expect(issuesOf('service: x\n\tports: 1\n')).toEqual(['sidecar.yaml:2: Tabs are not allowed as indentation']);
   });
 
+  it('refuses an alias that names no anchor, and an alias bomb, at the alias, as unreadable', () => {
+    const refusal = (text: string) => {
+      try {
+        parseConfigText(text, 'sidecar.yaml', sidecarSchema, {});
+      } catch (err) {
+        return err;
+      }
+      return undefined;
+    };
+    expect(refusal(`${minimal}log: *nowhere\n`)).toMatchObject({ code: 'config_unreadable', message: expect.stringMatching(/^sidecar\.yaml:6: Unresolved alias/) });
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', 'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]', 'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]', 'd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]'].join('\n');
+    expect(refusal(bomb)).toMatchObject({ code: 'config_unreadable', message: expect.stringMatching(/^sidecar\.yaml:2: Excessive alias count/) });
+    // an override YAML cannot read is judged as the text it is
+    expect(issuesOf(minimal, { PORTWARDEN_ADMIN_LISTEN: '[*a]' })).toEqual(['env PORTWARDEN_ADMIN_LISTEN: admin.listen: "[*a]" is not host:port (e.g. 127.0.0.1:8443 or [::1]:8443)']);
+  });
+
   it('applies PORTWARDEN_* overrides and blames the variable for a bad one', () => {
     const config = parseConfigText(minimal, 'sidecar.yaml', sidecarSchema, { PORTWARDEN_ADMIN_LISTEN: '0.0.0.0:9902', PORTWARDEN_AUTHORITY_REFRESH: '5s' });
     expect(config.admin.listen).toEqual({ host: '0.0.0.0', port: 9902 });

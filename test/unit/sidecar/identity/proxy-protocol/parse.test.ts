@@ -48,6 +48,11 @@ describe('PROXY v1', () => {
     });
   });
 
+  it('writes a TCP6 address one way whatever way it was sent, an IPv4-mapped one as IPv4 (as v2 does)', () => {
+    const parsed = whole(Buffer.from('PROXY TCP6 ::ffff:0a01:0203 2001:0db8:0:0::0001 1 2\r\n'));
+    expect(parsed).toMatchObject({ status: 'complete', header: { source: { address: '10.1.2.3', port: 1 }, destination: { address: '2001:db8::1', port: 2 } } });
+  });
+
   it('reads UNKNOWN as a local connection', () => {
     expect(whole(Buffer.from('PROXY UNKNOWN ffff::1 ffff::2 1 2\r\nx'))).toEqual({
       status: 'complete',

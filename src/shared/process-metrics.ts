@@ -1,0 +1,14 @@
+import { collectDefaultMetrics, type Registry } from 'prom-client';
+
+/**
+ * prom-client's process defaults name three gauges `*_total`, which Prometheus reserves for
+ * counters, so `promtool check metrics` flags every scrape. The same figures are in the
+ * per-type gauges beside them: `sum(nodejs_active_handles)` is the dropped total.
+ */
+export const droppedDefaultGauges = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'] as const;
+
+/** Registers prom-client's process defaults (`process_*`, `nodejs_*`) without the gauges misnamed as counters. */
+export function collectProcessMetrics(registry: Registry): void {
+  collectDefaultMetrics({ register: registry });
+  for (const name of droppedDefaultGauges) registry.removeSingleMetric(name);
+}
