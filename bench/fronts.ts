@@ -14,6 +14,8 @@ export interface UpstreamPorts {
   echo: number;
   source: number;
   sink: number;
+  /** The pgbench load's PostgreSQL server, when that load runs. */
+  postgres?: number;
 }
 
 /** What a load connects to: the four upstreams, and `tls` (mTLS terminated by the front, then the echo upstream). */
@@ -38,7 +40,11 @@ export interface FrontContext {
 export type FrontFactory = (ctx: FrontContext) => Promise<Front>;
 
 const here = import.meta.dirname;
-const plainTargets = ['http', 'echo', 'source', 'sink'] as const;
+
+/** The plain TCP upstreams there are (PostgreSQL only when the pgbench load runs), in a fixed order. */
+export function plainTargets(upstreams: UpstreamPorts): (keyof UpstreamPorts)[] {
+  return (['http', 'echo', 'source', 'sink', 'postgres'] as const).filter((target) => upstreams[target] !== undefined);
+}
 
 export function directFront(upstreams: UpstreamPorts): Front {
   return { name: 'direct', ports: { ...upstreams } };
@@ -46,11 +52,13 @@ export function directFront(upstreams: UpstreamPorts): Front {
 
 /** The bare Node.js limit: a `node:net` pipe per upstream, and a `node:tls` one (client certificate required) to the echo upstream. */
 export async function pipeFront({ upstreams, pki }: FrontContext): Promise<Front> {
-  const args = plainTargets.map((target) => String(upstreams[target]));
+  const targets = plainTargets(upstreams);
+  const args = targets.map((target) => String(upstreams[target]));
   const env = pki ? { PIPE_TLS_UPSTREAM: String(upstreams.echo), PIPE_TLS_CA: pki.ca, PIPE_TLS_CERT: pki.server.cert, PIPE_TLS_KEY: pki.server.key } : {};
   const child = await startScript<{ ports: number[]; tls?: number }>(join(here, 'fronts/pipe-proxy.ts'), args, env);
-  const [http = 0, echo = 0, source = 0, sink = 0] = child.info.ports;
-  return { name: 'node pipe', ports: { http, echo, source, sink, tls: child.info.tls }, process: child };
+  const ports: Partial<Record<Target, number>> = { tls: child.info.tls };
+  for (const [i, target] of targets.entries()) ports[target] = child.info.ports[i];
+  return { name: 'node pipe', ports, process: child };
 }
 
 /** True when `command` is on the PATH. */
@@ -69,13 +77,14 @@ let configs = 0;
 export async function haproxyFront({ upstreams, workDir, pki }: FrontContext): Promise<Front> {
   const ports: Partial<Record<Target, number>> = {};
   const sections: string[] = [];
-  const free = await freePorts(plainTargets.length + 1);
-  for (const [i, target] of plainTargets.entries()) {
+  const targets = plainTargets(upstreams);
+  const free = await freePorts(targets.length + 1);
+  for (const [i, target] of targets.entries()) {
     const port = (ports[target] = free[i] as number);
     sections.push(`listen ${target}\n  bind 127.0.0.1:${port}\n  server up 127.0.0.1:${upstreams[target]}\n`);
   }
   if (pki) {
-    const port = (ports.tls = free[plainTargets.length] as number);
+    const port = (ports.tls = free[targets.length] as number);
     sections.push(`listen tls\n  bind 127.0.0.1:${port} ssl crt ${pki.server.bundle} ca-file ${pki.ca} verify required\n  server up 127.0.0.1:${upstreams.echo}\n`);
   }
   const config = join(workDir, `haproxy-${++configs}.cfg`);

@@ -5,7 +5,7 @@
  * run CI uses so the suite cannot rot; its numbers mean nothing.
  *
  * Options: --reps N, --duration S (per load, front and rep), --loads startup,http,latency,
- * connect,mtls,bulk,rss,micro,control (a subset, in this order), --fronts NAME,... (by name; `direct`
+ * connect,mtls,bulk,pgbench,rss,micro,control (a subset, in this order), --fronts NAME,... (by name; `direct`
  * and `node pipe` are kept as the bases), --cpu-prof DIR (profile the portwarden sidecar).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -21,13 +21,14 @@ import { newConnections } from './loads/new-connections.ts';
 import { mtlsHandshakes } from './loads/mtls-handshakes.ts';
 import { bulkThroughput, bulkUpload } from './loads/bulk.ts';
 import { idleConnectionsRss } from './loads/idle-connections.ts';
+import { pgbenchMissing, pgbenchTps, startPgbenchDatabase, type PgbenchDatabase } from './loads/pgbench.ts';
 import { createBenchPki } from './pki.ts';
 import { median, ratio } from './stats.ts';
 import { microBenchmarks } from './micro.ts';
 import { controlPlaneLatency } from './control-plane.ts';
 import { startupTimes } from './startup.ts';
 
-const allLoads = ['startup', 'http', 'latency', 'connect', 'mtls', 'bulk', 'rss', 'micro', 'control'] as const;
+const allLoads = ['startup', 'http', 'latency', 'connect', 'mtls', 'bulk', 'pgbench', 'rss', 'micro', 'control'] as const;
 const { values } = parseArgs({
   options: {
     smoke: { type: 'boolean', default: false },
@@ -94,9 +95,18 @@ if (loads.has('rss')) {
   process.stderr.write('done: rss\n');
 }
 
-const fronts: Front[] = [directFront(upstream.info)];
-const frontLoads = ['http', 'latency', 'connect', 'mtls', 'bulk'];
-if (frontLoads.some((load) => loads.has(load))) for (const [, start] of chosen) fronts.push(await start(ctx));
+// the pgbench load's PostgreSQL, started before the fronts so each of them forwards to it too
+let pg: PgbenchDatabase | undefined;
+if (loads.has('pgbench')) {
+  const missing = pgbenchMissing();
+  if (missing) skipped.push(missing);
+  else pg = await startPgbenchDatabase();
+}
+const loadCtx: FrontContext = pg ? { ...ctx, upstreams: { ...ctx.upstreams, postgres: pg.port } } : ctx;
+
+const fronts: Front[] = [directFront(loadCtx.upstreams)];
+const frontLoads = ['http', 'latency', 'connect', 'mtls', 'bulk', 'pgbench'];
+if (frontLoads.some((load) => loads.has(load))) for (const [, start] of chosen) fronts.push(await start(loadCtx));
 
 /** CPU time the front's process spent per unit of work (µs), by load and front: steadier than rates on a shared machine. */
 const cpuPerOp: [string, string, Row][] = [];
@@ -156,9 +166,18 @@ if (loads.has('bulk')) {
   results.push(['bulk download, 2 streams', 'MB/s', await interleaved('bulk download', 'source', (port) => bulkThroughput(port), 'MB')]);
   results.push(['bulk upload, 2 streams', 'MB/s', await interleaved('bulk upload', 'sink', (port) => bulkUpload(port, bulkBytes), 'MB')]);
 }
+if (pg) {
+  const db = pg;
+  const durationSec = Math.max(1, Math.round(seconds)); // pgbench -T takes whole seconds
+  for (const [label, connectPerTransaction] of [['pgbench -S', false], ['pgbench -S -C', true]] as const) {
+    const row = await interleaved(label, 'postgres', (port) => pgbenchTps(db, port, { connectPerTransaction, durationSec }), 'transaction');
+    results.push([label, 'tps', row]);
+  }
+}
 
 for (const front of fronts) await front.process?.close();
 await portwarden.close();
+await pg?.close();
 await upstream.close();
 
 const lines: string[] = [];

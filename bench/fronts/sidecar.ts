@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ok, startAuthority, type BenchAuthority } from '../authority.ts';
 import { startProgram } from '../child.ts';
-import { freePorts, type FrontFactory, type Target } from '../fronts.ts';
+import { freePorts, plainTargets, type FrontFactory, type Target } from '../fronts.ts';
 import { clientIdentity } from '../pki.ts';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'portwarden.js');
@@ -19,8 +19,9 @@ export interface SidecarFrontOptions {
 /**
  * The portwarden sidecar as users run it: a real authority process (one, shared), a sidecar
  * token and one license per port, and `portwarden sidecar` with identity mode `source`,
- * telemetry on and access logs at `info` (to /dev/null), fronting the same upstreams; with
- * certificates, a fourth port in identity mode `mtls` to the echo upstream. Each call starts a
+ * telemetry on and access logs at `info` (to /dev/null), fronting the same upstreams (the
+ * PostgreSQL server too, when the pgbench load runs: licensed and in mode `source` like the
+ * rest); with certificates, one more port in identity mode `mtls` to the echo upstream. Each call starts a
  * fresh sidecar process under a service name of its own (so its licenses are its own).
  */
 export function sidecarFront({ cpuProfDir, wrap = [] }: SidecarFrontOptions = {}): FrontFactory & { close(): Promise<void> } {
@@ -33,7 +34,7 @@ export function sidecarFront({ cpuProfDir, wrap = [] }: SidecarFrontOptions = {}
     const { token } = await api.call<{ token: string }>('POST', '/v1/tokens', { role: 'sidecar', service });
     const tokenFile = join(workDir, `${service}.token`);
     writeFileSync(tokenFile, token, { mode: 0o600 });
-    const targets: Target[] = pki ? ['http', 'echo', 'source', 'sink', 'tls'] : ['http', 'echo', 'source', 'sink'];
+    const targets: Target[] = [...plainTargets(upstreams), ...(pki ? (['tls'] as const) : [])];
     const ports: Partial<Record<Target, number>> = {};
     const [adminPort = 0, ...free] = await freePorts(targets.length + 1);
     for (const [i, target] of targets.entries()) {
@@ -52,7 +53,7 @@ export function sidecarFront({ cpuProfDir, wrap = [] }: SidecarFrontOptions = {}
       ports: targets.map((target) => ({
         name: target,
         listen: `127.0.0.1:${ports[target]}`,
-        upstream: `127.0.0.1:${upstreams[target === 'tls' ? 'echo' : target]}`,
+        upstream: `127.0.0.1:${upstreams[target === 'tls' ? 'echo' : target] as number}`,
         max_connections: 20_000,
         ...(target === 'tls' && pki ? { identity: { mode: 'mtls', ca: pki.ca, cert: pki.server.cert, key: pki.server.key } } : {}),
       })),
