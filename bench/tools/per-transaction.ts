@@ -4,8 +4,9 @@
  * under callgrind (user-space instructions) or strace (system calls), warms it up with
  * pgbench, zeroes the counters, runs CLIENTS x N select-only transactions through it
  * (`pgbench -S -t N`, with `-C` a connection per transaction) and prints the counts per
- * transaction. Usage (Node 24):
- *   node_modules/.bin/node bench/tools/per-transaction.ts pipe|portwarden|haproxy callgrind|strace S|C [N]
+ * transaction; `cpu` instead runs it unwrapped and splits its CPU time into user and system
+ * (load-dependent, unlike the counts). Usage (Node 24):
+ *   node_modules/.bin/node bench/tools/per-transaction.ts pipe|portwarden|haproxy callgrind|strace|cpu S|C [N]
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -64,7 +65,8 @@ if (frontName === 'pipe') {
   pid = child.pid as number;
   close = stopper(child);
 } else {
-  const factory = sidecarFront({ wrap });
+  // PROF=DIR: the sidecar's --cpu-prof profile goes there (for tools/cpuprofile.ts)
+  const factory = sidecarFront({ wrap, cpuProfDir: process.env.PROF });
   // the bench's other upstreams are not loaded here; the sidecar's ports for them point at a closed port
   const unused = await freePort();
   const front = await factory({ upstreams: { http: unused, echo: unused, source: unused, sink: unused, postgres: db.port }, workDir });
@@ -74,6 +76,13 @@ if (frontName === 'pipe') {
     await front.process?.close();
     await factory.close();
   };
+}
+
+/** utime and stime of a process (clock ticks), every thread. */
+function cpuTimes(processId: number): { user: number; system: number } {
+  const stat = readFileSync(`/proc/${processId}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(fields[11]), system: Number(fields[12]) };
 }
 
 async function pgbench(perClientTransactions: number): Promise<void> {
@@ -96,15 +105,31 @@ if (tool === 'callgrind') {
   const text = readFileSync(dump, 'utf8');
   const total = Number(/^(?:summary|totals): (\d+)/m.exec(text)?.[1] ?? 0);
   process.stdout.write(`${what}: ${Math.round(total / transactions)} instructions per transaction (user space, ${transactions} transactions)\n`);
+} else if (tool === 'cpu') {
+  // user and system CPU apart (every thread, from /proc): the kernel's share is the same work in every front
+  const idleStart = cpuTimes(pid);
+  await new Promise((resolve) => setTimeout(resolve, 5000));
+  const idleEnd = cpuTimes(pid);
+  const idleMsPerSec = ((idleEnd.user + idleEnd.system - idleStart.user - idleStart.system) * 10) / 5;
+  const before = cpuTimes(pid);
+  const started = performance.now();
+  await pgbench(perClient);
+  const seconds = (performance.now() - started) / 1000;
+  const after = cpuTimes(pid);
+  const us = (field: 'user' | 'system') => (((after[field] - before[field]) / 100) * 1e6) / transactions;
+  process.stdout.write(
+    `${what}: ${us('user').toFixed(1)} µs user + ${us('system').toFixed(1)} µs system CPU per transaction (${transactions} transactions in ${seconds.toFixed(1)} s); idle: ${idleMsPerSec.toFixed(1)} ms CPU per second\n`,
+  );
 } else {
   const out = join(workDir, 'strace.txt');
-  const strace = spawn('strace', ['-c', '-f', '-p', String(pid), '-o', out], { stdio: 'ignore' });
+  // TRACE=FILE: the full trace of the measured transactions instead of counts
+  const strace = spawn('strace', [...(process.env.TRACE ? ['-tt'] : ['-c']), '-f', '-p', String(pid), '-o', process.env.TRACE ?? out], { stdio: 'ignore' });
   await new Promise((resolve) => setTimeout(resolve, 1000));
   await pgbench(perClient);
   await new Promise((resolve) => setTimeout(resolve, 1500));
   strace.kill('SIGINT');
   await new Promise((resolve) => strace.once('exit', resolve));
-  const rows = readFileSync(out, 'utf8')
+  const rows = readFileSync(process.env.TRACE ?? out, 'utf8')
     .split('\n')
     .map((line) => line.trim().split(/\s+/))
     .filter((cols) => cols.length >= 5 && /^\d+$/.test(cols[3] ?? '') && cols.at(-1) !== 'total');
