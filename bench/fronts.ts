@@ -18,7 +18,7 @@ export interface UpstreamPorts {
   postgres?: number;
 }
 
-/** What a load connects to: the four upstreams, and `tls` (mTLS terminated by the front, then the echo upstream). */
+/** What a load connects to: the upstreams, and `tls` (mTLS terminated by the front, then the echo upstream). */
 export type Target = keyof UpstreamPorts | 'tls';
 
 /** A way in to the upstreams: its listen port per target it serves, and the process, if any. */
