@@ -1,5 +1,5 @@
-import { Counter, Gauge, Registry } from 'prom-client';
 import { collectProcessMetrics } from '../../shared/process-metrics.ts';
+import { Counter, Gauge, Registry } from '../../shared/prom-client-parts.ts';
 import { DurationHistogram } from './duration-histogram.ts';
 import { PortCounts } from './port-counts.ts';
 import { ScrapeHooks } from './scrape-hooks.ts';
@@ -12,9 +12,19 @@ import { ScrapeHooks } from './scrape-hooks.ts';
  * The per-connection metrics (connections, open connections, bytes, durations, last access)
  * are deferred: the data path keeps plain numbers (`portCounts(port)`, the last-access
  * table) and `beforeScrape` writes them into the series when they are read.
+ *
+ * The process defaults (`process_*`, `nodejs_*`) are registered by `registerProcessMetrics`,
+ * which the admin endpoint calls before each scrape: nothing reads them before the first one,
+ * and loading them (with OpenTelemetry's API) is a tenth of a fresh sidecar's resident size.
  */
 export function createSidecarMetrics(registry: Registry = new Registry(), { processDefaults = true } = {}) {
-  if (processDefaults) collectProcessMetrics(registry);
+  let processMetricsRegistered = !processDefaults;
+  /** Registers the process defaults on the first call; the later ones do nothing. */
+  const registerProcessMetrics = (): void => {
+    if (processMetricsRegistered) return;
+    processMetricsRegistered = true;
+    collectProcessMetrics(registry);
+  };
   const registers = [registry];
   const beforeScrape = new ScrapeHooks();
   const collect = beforeScrape.run;
@@ -188,7 +198,7 @@ export function createSidecarMetrics(registry: Registry = new Registry(), { proc
     }
     return counts;
   };
-  return { ...metrics, portCounts };
+  return { ...metrics, portCounts, registerProcessMetrics };
 }
 
 export type SidecarMetrics = ReturnType<typeof createSidecarMetrics>;

@@ -1,4 +1,4 @@
-import type { Counter, Gauge } from 'prom-client';
+import type { Counter, Gauge } from '../../shared/prom-client-parts.ts';
 import type { DurationBuckets } from './duration-histogram.ts';
 
 type CounterChild = { inc(value?: number): void };
