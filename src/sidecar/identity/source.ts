@@ -21,6 +21,7 @@ interface CompiledMapping {
  */
 export class SourceIdentityResolver implements IdentityResolver {
   readonly #mappings: readonly CompiledMapping[];
+  readonly leavesSocketUnread = true;
 
   constructor(mappings: readonly IdentityMapping[]) {
     this.#mappings = mappings.map(({ cidr, identity }) => {

@@ -4,6 +4,7 @@ import type { ListenerConfig } from '../../shared/config/sidecar-schema.ts';
 import type { CloseReason } from './access-record.ts';
 import type { Origin } from '../identity/identity.ts';
 import { keepAliveInitialDelay, type UpstreamConnector } from './upstream.ts';
+import { adoptAccepted } from './adopt.ts';
 
 /** What a connection needs from the port that accepted it. */
 export interface ConnectionOwner {
@@ -23,12 +24,13 @@ const kConnection = Symbol('portwarden.connection');
 type Side = Socket & { [kConnection]?: Connection };
 
 /**
- * Upstream read buffers. Node allocates a fresh 64 KiB buffer for every read of a socket; at
- * bulk rates those allocations count as external memory and make V8 run a full mark-compact
- * every few dozen milliseconds, which in the sidecar's heap (several times a bare proxy's) cost
- * a third of the CPU of a transfer. A plain upstream instead reads into one buffer that its
- * connection holds for life (`onread`), and a finished connection leaves its buffer here for
- * the next one (a bounded few; the rest go to the GC).
+ * Read buffers. Node allocates a fresh 64 KiB buffer for every read of a socket; at bulk rates
+ * those allocations count as external memory and make V8 run a full mark-compact every few
+ * dozen milliseconds, which in the sidecar's heap (several times a bare proxy's) cost a third
+ * of the CPU of a transfer. A plain upstream instead reads into one buffer that its connection
+ * holds for life (`onread`), and so does a plain caller adopted from a paused accept
+ * (`adoptAccepted`); a finished connection leaves its buffers here for the next one (a bounded
+ * few; the rest go to the GC).
  */
 const readBufferSize = 64 * 1024;
 const spareReadBuffers: Buffer[] = [];
@@ -50,7 +52,8 @@ const emptyChunk = Buffer.alloc(0);
 export class Connection {
   readonly id: number;
   readonly owner: ConnectionOwner;
-  readonly client: Side;
+  /** The caller's stream; replaced once by the adopted socket when the caller reads into a buffer. */
+  client: Side;
   upstream: Side | undefined;
   readonly identity: string | undefined;
   readonly origin: Origin;
@@ -80,6 +83,11 @@ export class Connection {
   #preamble: Buffer | undefined;
   /** The upstream's read buffer, when it reads into one (plain upstream, plain caller). */
   #readBuffer: Buffer | undefined;
+  /** The caller's read buffer, when it was adopted to read into one. */
+  #clientBuffer: Buffer | undefined;
+  /** A copy of what an adopted caller sent before the upstream was ready; written after the preamble. */
+  #early: Buffer | undefined;
+  #resumeClient: (() => void) | undefined;
   #resumeUpstream: (() => void) | undefined;
   #clientEnded = false;
   #upstreamEnded = false;
@@ -117,14 +125,24 @@ export class Connection {
     return this.cutReason ?? this.endedFirst ?? 'client';
   }
 
-  /** Starts the upstream connect; bytes flow once it is up. `preamble` is written upstream first. */
-  open(preamble: Buffer | undefined): void {
+  /**
+   * Starts the upstream connect; bytes flow once it is up. `preamble` is written upstream first.
+   * `adoptCaller`: the caller was accepted paused and nothing read from it, so it is moved onto
+   * a socket that reads into a buffer of this connection (plain upstreams only).
+   */
+  open(preamble: Buffer | undefined, adoptCaller = false): void {
+    const { connector, upstreamTarget } = this.owner;
+    if (adoptCaller && connector.readsIntoBuffer) {
+      this.#clientBuffer = spareReadBuffers.pop() ?? Buffer.allocUnsafe(readBufferSize);
+      this.client = adoptAccepted(this.client, { buffer: this.#clientBuffer, callback: onClientRead });
+    } else if (adoptCaller) {
+      this.client.resume();
+    }
     const client = this.client;
     client[kConnection] = this;
     client.on('error', onSideError);
     client.on('close', onSideClose);
     this.#preamble = preamble;
-    const { connector, upstreamTarget } = this.owner;
     // a TLS caller's socket encrypts on write and may keep the cleartext queued: it gets Node's own buffers
     if (connector.readsIntoBuffer && !(client as Socket & { encrypted?: boolean }).encrypted) {
       this.#readBuffer = spareReadBuffers.pop() ?? Buffer.allocUnsafe(readBufferSize);
@@ -167,7 +185,9 @@ export class Connection {
     if (client.destroyed) return; // the close handler cuts the upstream
     if (this.#preamble) upstream.write(this.#preamble);
     this.#preamble = undefined;
-    client.on('data', onClientData);
+    if (this.#early) upstream.write(this.#early);
+    this.#early = undefined;
+    if (!this.#clientBuffer) client.on('data', onClientData);
     client.on('end', onClientEnd);
     client.on('drain', onClientDrain);
     if (!this.#readBuffer) upstream.on('data', onUpstreamData);
@@ -239,12 +259,28 @@ export class Connection {
     this.client.write(emptyChunk, this.#resumeUpstream);
   }
 
+  /** `waitForPartialWrite` the other way: the upstream holds part of the caller's buffer. */
+  waitForPartialUpstreamWrite(): void {
+    this.#resumeClient ??= () => {
+      if (!this.upstream?.writableNeedDrain) this.client.resume();
+    };
+    this.upstream?.write(emptyChunk, this.#resumeClient);
+  }
+
+  /** An adopted caller sent bytes before the upstream was ready: kept (copied) until `ready`. */
+  holdEarly(buffer: Uint8Array, nread: number): void {
+    const copy = Buffer.copyBytesFrom(buffer, 0, nread);
+    this.#early = this.#early ? Buffer.concat([this.#early, copy]) : copy;
+  }
+
   #finish(): void {
     if (this.#finished) return;
     this.#finished = true;
     // both sockets are closed: nothing reads into the buffer or writes from it any more
     if (this.#readBuffer && spareReadBuffers.length < maxSpareReadBuffers) spareReadBuffers.push(this.#readBuffer);
+    if (this.#clientBuffer && spareReadBuffers.length < maxSpareReadBuffers) spareReadBuffers.push(this.#clientBuffer);
     this.#readBuffer = undefined;
+    this.#clientBuffer = undefined;
     this.owner.connectionClosed(this);
   }
 }
@@ -292,6 +328,27 @@ function onUpstreamRead(this: Side, nread: number, buffer: Uint8Array): boolean 
   if (client.writableLength === 0) return true;
   if (!client.writableNeedDrain) conn.waitForPartialWrite();
   // else the caller's drain resumes the upstream, once the queue (our bytes included) is out
+  return false;
+}
+
+/** Caller bytes read into the connection's buffer (an adopted caller); returning false pauses the caller. */
+function onClientRead(this: Side, nread: number, buffer: Uint8Array): boolean {
+  const conn = this[kConnection] as Connection;
+  conn.bytesIn += nread;
+  conn.lastActive = performance.now();
+  const upstream = conn.upstream as Side;
+  if (!conn.connected) {
+    // the upstream is not ready (the preamble goes first): keep a copy and wait for it
+    conn.holdEarly(buffer, nread);
+    return false;
+  }
+  if (upstream.writableLength > 0) {
+    upstream.write(Buffer.copyBytesFrom(buffer, 0, nread));
+    return !upstream.writableNeedDrain;
+  }
+  upstream.write((buffer as Buffer).subarray(0, nread));
+  if (upstream.writableLength === 0) return true;
+  if (!upstream.writableNeedDrain) conn.waitForPartialUpstreamWrite();
   return false;
 }
 
