@@ -142,6 +142,8 @@ export class Connection {
     client[kConnection] = this;
     client.on('error', onSideError);
     client.on('close', onSideClose);
+    // a caller that ends before sending a byte ends its stream at once: heard now, forwarded in `ready`
+    client.on('end', onClientEnd);
     this.#preamble = preamble;
     // a TLS caller's socket encrypts on write and may keep the cleartext queued: it gets Node's own buffers
     if (connector.readsIntoBuffer && !(client as Socket & { encrypted?: boolean }).encrypted) {
@@ -187,8 +189,8 @@ export class Connection {
     this.#preamble = undefined;
     if (this.#early) upstream.write(this.#early);
     this.#early = undefined;
+    if (this.#clientEnded) upstream.end();
     if (!this.#clientBuffer) client.on('data', onClientData);
-    client.on('end', onClientEnd);
     client.on('drain', onClientDrain);
     if (!this.#readBuffer) upstream.on('data', onUpstreamData);
     upstream.on('end', onUpstreamEnd);
@@ -201,7 +203,8 @@ export class Connection {
     if (side === this.client) {
       this.#clientEnded = true;
       this.endedFirst ??= 'client';
-      this.upstream?.end();
+      // before the upstream is ready the preamble has yet to go first: `ready` ends it
+      if (this.connected) this.upstream?.end();
     } else {
       this.#upstreamEnded = true;
       this.endedFirst ??= 'upstream';
