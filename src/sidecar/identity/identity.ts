@@ -35,12 +35,6 @@ export type InboundResult =
  */
 export interface IdentityResolver {
   resolve(socket: Socket): InboundResult | Promise<InboundResult>;
-  /**
-   * True when `resolve` neither reads from nor wraps the socket and answers with it (`source`):
-   * the listener may then accept paused and move the caller onto a socket that reads into a
-   * buffer of its own (`adoptAccepted`).
-   */
-  readonly leavesSocketUnread?: boolean;
   /** Re-reads key material (certificates) after a change; keeps the old on failure. */
   reload?(): Promise<void>;
   close(): Promise<void>;

@@ -21,7 +21,6 @@ interface CompiledMapping {
  */
 export class SourceIdentityResolver implements IdentityResolver {
   readonly #mappings: readonly CompiledMapping[];
-  readonly leavesSocketUnread = true;
 
   constructor(mappings: readonly IdentityMapping[]) {
     this.#mappings = mappings.map(({ cidr, identity }) => {

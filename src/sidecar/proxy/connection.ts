@@ -4,7 +4,7 @@ import type { ListenerConfig } from '../../shared/config/sidecar-schema.ts';
 import type { CloseReason } from './access-record.ts';
 import type { Origin } from '../identity/identity.ts';
 import { keepAliveInitialDelay, type UpstreamConnector } from './upstream.ts';
-import { adoptAccepted } from './adopt.ts';
+import { readIntoBuffer } from './read-into-buffer.ts';
 
 /** What a connection needs from the port that accepted it. */
 export interface ConnectionOwner {
@@ -28,14 +28,16 @@ type Side = Socket & { [kConnection]?: Connection };
  * those allocations count as external memory and make V8 run a full mark-compact every few
  * dozen milliseconds, which in the sidecar's heap (several times a bare proxy's) cost a third
  * of the CPU of a transfer. A plain upstream instead reads into one buffer that its connection
- * holds for life (`onread`), and so does a plain caller adopted from a paused accept
- * (`adoptAccepted`); a finished connection leaves its buffers here for the next one (a bounded
- * few; the rest go to the GC).
+ * holds for life (`onread`), and so does a plain caller once it moves bulk
+ * (`readCallerIntoBuffer`); a finished connection leaves its buffers here for the next one (a
+ * bounded few; the rest go to the GC).
  */
 const readBufferSize = 64 * 1024;
 const spareReadBuffers: Buffer[] = [];
 const maxSpareReadBuffers = 64;
 const emptyChunk = Buffer.alloc(0);
+/** A caller read this large (Node reads up to 64 KiB at a time) marks a bulk transfer: see `readCallerIntoBuffer`. */
+const bulkReadSize = 16 * 1024;
 
 /**
  * One admitted connection: the caller's stream and the upstream socket, forwarded both ways
@@ -52,8 +54,7 @@ const emptyChunk = Buffer.alloc(0);
 export class Connection {
   readonly id: number;
   readonly owner: ConnectionOwner;
-  /** The caller's stream; replaced once by the adopted socket when the caller reads into a buffer. */
-  client: Side;
+  readonly client: Side;
   upstream: Side | undefined;
   readonly identity: string | undefined;
   readonly origin: Origin;
@@ -83,10 +84,8 @@ export class Connection {
   #preamble: Buffer | undefined;
   /** The upstream's read buffer, when it reads into one (plain upstream, plain caller). */
   #readBuffer: Buffer | undefined;
-  /** The caller's read buffer, when it was adopted to read into one. */
-  #clientBuffer: Buffer | undefined;
-  /** A copy of what an adopted caller sent before the upstream was ready; written after the preamble. */
-  #early: Buffer | undefined;
+  /** The caller's read buffer once it reads into one (see `readIntoBuffer`); null once that was refused. */
+  #clientBuffer: Buffer | null | undefined;
   #resumeClient: (() => void) | undefined;
   #resumeUpstream: (() => void) | undefined;
   #clientEnded = false;
@@ -125,19 +124,9 @@ export class Connection {
     return this.cutReason ?? this.endedFirst ?? 'client';
   }
 
-  /**
-   * Starts the upstream connect; bytes flow once it is up. `preamble` is written upstream first.
-   * `adoptCaller`: the caller was accepted paused and nothing read from it, so it is moved onto
-   * a socket that reads into a buffer of this connection (plain upstreams only).
-   */
-  open(preamble: Buffer | undefined, adoptCaller = false): void {
+  /** Starts the upstream connect; bytes flow once it is up. `preamble` is written upstream first. */
+  open(preamble: Buffer | undefined): void {
     const { connector, upstreamTarget } = this.owner;
-    if (adoptCaller && connector.readsIntoBuffer) {
-      this.#clientBuffer = spareReadBuffers.pop() ?? Buffer.allocUnsafe(readBufferSize);
-      this.client = adoptAccepted(this.client, { buffer: this.#clientBuffer, callback: onClientRead });
-    } else if (adoptCaller) {
-      this.client.resume();
-    }
     const client = this.client;
     client[kConnection] = this;
     client.on('error', onSideError);
@@ -187,10 +176,8 @@ export class Connection {
     if (client.destroyed) return; // the close handler cuts the upstream
     if (this.#preamble) upstream.write(this.#preamble);
     this.#preamble = undefined;
-    if (this.#early) upstream.write(this.#early);
-    this.#early = undefined;
     if (this.#clientEnded) upstream.end();
-    if (!this.#clientBuffer) client.on('data', onClientData);
+    client.on('data', onClientData);
     client.on('drain', onClientDrain);
     if (!this.#readBuffer) upstream.on('data', onUpstreamData);
     upstream.on('end', onUpstreamEnd);
@@ -270,10 +257,27 @@ export class Connection {
     this.upstream?.write(emptyChunk, this.#resumeClient);
   }
 
-  /** An adopted caller sent bytes before the upstream was ready: kept (copied) until `ready`. */
-  holdEarly(buffer: Uint8Array, nread: number): void {
-    const copy = Buffer.copyBytesFrom(buffer, 0, nread);
-    this.#early = this.#early ? Buffer.concat([this.#early, copy]) : copy;
+  /**
+   * A caller that sent a full read's worth at once is moving bulk: from now on it reads into a
+   * buffer of this connection, as a plain upstream does, instead of a new allocation per read.
+   * Short and chatty connections never get here, so they pay nothing for it. Only for a plain
+   * caller (a TLS socket cannot read into a caller's buffer) and a plain upstream, and only with
+   * nothing left in the caller's stream buffer, whose bytes would otherwise overtake.
+   */
+  readCallerIntoBuffer(): void {
+    const client = this.client;
+    if (this.#clientBuffer !== undefined) return;
+    if (!this.owner.connector.readsIntoBuffer || (client as Socket & { encrypted?: boolean }).encrypted || client.readableLength > 0) {
+      this.#clientBuffer = null;
+      return;
+    }
+    const buffer = spareReadBuffers.pop() ?? Buffer.allocUnsafe(readBufferSize);
+    if (readIntoBuffer(client, { buffer, callback: onClientRead })) {
+      this.#clientBuffer = buffer;
+    } else {
+      spareReadBuffers.push(buffer);
+      this.#clientBuffer = null;
+    }
   }
 
   #finish(): void {
@@ -306,6 +310,7 @@ function onClientData(this: Side, chunk: Buffer): void {
   conn.bytesIn += chunk.length;
   conn.lastActive = performance.now();
   if (!(conn.upstream as Side).write(chunk)) this.pause();
+  else if (chunk.length >= bulkReadSize) conn.readCallerIntoBuffer();
 }
 
 function onUpstreamData(this: Side, chunk: Buffer): void {
@@ -334,17 +339,12 @@ function onUpstreamRead(this: Side, nread: number, buffer: Uint8Array): boolean 
   return false;
 }
 
-/** Caller bytes read into the connection's buffer (an adopted caller); returning false pauses the caller. */
+/** Caller bytes read into the connection's buffer (see `readIntoBuffer`); returning false pauses the caller. */
 function onClientRead(this: Side, nread: number, buffer: Uint8Array): boolean {
   const conn = this[kConnection] as Connection;
   conn.bytesIn += nread;
   conn.lastActive = performance.now();
   const upstream = conn.upstream as Side;
-  if (!conn.connected) {
-    // the upstream is not ready (the preamble goes first): keep a copy and wait for it
-    conn.holdEarly(buffer, nread);
-    return false;
-  }
   if (upstream.writableLength > 0) {
     upstream.write(Buffer.copyBytesFrom(buffer, 0, nread));
     return !upstream.writableNeedDrain;

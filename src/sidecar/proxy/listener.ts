@@ -53,8 +53,6 @@ export class PortListener implements ConnectionOwner {
   readonly #accounting: PortAccounting;
   readonly #decision: DecisionContext;
   readonly #preambleV2: boolean;
-  /** The server accepts paused, so a plain caller can be adopted onto a buffer-reading socket (see `adoptAccepted`). */
-  readonly #pausedAccept: boolean;
   #resolver: IdentityResolver;
   #address: HostPort | undefined;
   #accepting = false;
@@ -86,9 +84,7 @@ export class PortListener implements ConnectionOwner {
     this.#accounting = new PortAccounting({ port: port.name, metrics, logger: this.#log, clock: options.clock, onAccess: options.onAccess });
 
     // keep-alive is armed by the sweep, on connections that live long enough to need it
-    // TLS and PROXY-header callers are read by their resolver first: they keep Node's own read path
-    this.#pausedAccept = this.#resolver.leavesSocketUnread === true && this.connector.readsIntoBuffer === true;
-    this.#server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: this.#pausedAccept });
+    this.#server = createServer({ allowHalfOpen: true, noDelay: true });
     this.#server.maxConnections = port.max_connections;
     this.#server.on('connection', this.#onConnection);
     this.#server.on('drop', this.#onDrop);
@@ -230,8 +226,6 @@ export class PortListener implements ConnectionOwner {
       socket.destroy();
       return;
     }
-    // a paused accept whose resolver now reads the socket (swapped on reload) gets its flow back
-    if (this.#pausedAccept && !this.#resolver.leavesSocketUnread) socket.resume();
     const result = this.#resolver.resolve(socket);
     if (result instanceof Promise) {
       result.then(
@@ -283,8 +277,7 @@ export class PortListener implements ConnectionOwner {
       const header = encodeProxyV2Header(result.origin, { address: socket.localAddress ?? '', port: socket.localPort ?? 0 });
       preamble = preamble ? Buffer.concat([header, preamble]) : header;
     }
-    // adopted only while the caller is still the accepted socket, unread (see `#pausedAccept`)
-    conn.open(preamble, this.#pausedAccept && stream === socket && this.#resolver.leavesSocketUnread === true);
+    conn.open(preamble);
   }
 
   /** Over `max_connections`: the server closed the socket before we saw it. */

@@ -3,8 +3,8 @@ import type { Socket } from 'node:net';
 import { connectTo, hashIncoming, openFds, readAll, sendRandom, startSidecar, startUpstream, testConfig } from '../helpers/sidecar-harness.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-// A plain (identity `source`) listener moves each caller onto a socket that reads into a buffer
-// of its connection; these tests hold that path to the same contract as Node's own.
+// A plain caller that sends bulk reads into a buffer of its connection from then on
+// (`readIntoBuffer`); these tests hold that path to the same contract as Node's own.
 
 const size = 64 * 1024 * 1024;
 
@@ -61,34 +61,37 @@ it('forwards the end of a caller that closes before sending a byte, while the up
   expect(results).toEqual(Array.from({ length: 20 }, () => 'bye'));
 });
 
-it('closes and cuts adopted callers without leaking a descriptor or a slot of max_connections: 200 connections', async () => {
+it('closes and cuts buffer-reading callers without leaking a descriptor or a slot of max_connections: 200 connections', async () => {
   const upstream = await startUpstream((socket) => {
     socket.on('error', () => undefined);
-    // "reset" makes the upstream cut the connection; anything else is echoed, the end too
-    socket.on('data', (chunk: Buffer) => (chunk.toString() === 'reset' ? socket.resetAndDestroy() : socket.write(chunk)));
+    // a chunk ending in "reset" makes the upstream cut the connection; anything else is echoed, the end too
+    socket.on('data', (chunk: Buffer) => (chunk.toString('latin1').endsWith('reset') ? socket.resetAndDestroy() : socket.write(chunk)));
     socket.on('end', () => socket.end());
   });
   const h = await startSidecar(testConfig([{ name: 'api', upstream: upstream.address, max_connections: 10 }]));
   const address = h.address('api');
+  // every caller first sends bulk, so it reads into its connection's buffer before it ends
+  const bulk = Buffer.alloc(256 * 1024, 0x61);
   const roundTrip = async (i: number): Promise<boolean> => {
     const client: Socket = await connectTo(address);
     client.on('error', () => undefined);
     const reply = readAll(client);
+    client.write(bulk);
+    await waitFor(() => client.bytesRead >= bulk.length || client.destroyed, { what: `bulk echoed to caller ${i}` });
     switch (i % 4) {
       case 0: // orderly close by the caller
         client.end(`hello ${i}`);
-        return (await reply).data.toString() === `hello ${i}`;
+        return (await reply).data.subarray(bulk.length).toString() === `hello ${i}`;
       case 1: // the caller resets
-        client.write('x');
         client.resetAndDestroy();
         await reply;
         return true;
       case 2: // the upstream resets: the sidecar cuts the caller
         client.write('reset');
         return (await reply).error?.code === 'ECONNRESET';
-      default: // the caller closes without a byte
+      default: // the caller closes after the bulk
         client.end();
-        return (await reply).data.length === 0;
+        return (await reply).data.length === bulk.length;
     }
   };
   expect(await roundTrip(0)).toBe(true); // loads what stays loaded and opens what stays open
