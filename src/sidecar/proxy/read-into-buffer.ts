@@ -40,8 +40,7 @@ function findSlots(): ReadIntoSlots | null {
  *
  * The socket stays the one the server counts against `maxConnections`, with its peer address
  * cached: only where its reads land changes. (Moving its handle onto a `new Socket({ handle,
- * onread })` did the same but built a second socket per connection: 528k instead of 393k
- * instructions per short connection under callgrind.)
+ * onread })` does the same, but builds a second socket per connection.)
  */
 export function readIntoBuffer(socket: Socket, onread: OnReadOpts): boolean {
   slots ??= findSlots();
