@@ -2,7 +2,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { LRUCache } from 'lru-cache';
+import { BoundedLru } from '../shared/bounded-lru.ts';
 import { formatHostPort } from '../shared/address.ts';
 import { PortwardenError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -41,7 +41,7 @@ export class ApiServer {
   readonly #o: ApiServerOptions;
   readonly #server: Server;
   readonly #scheme: 'http' | 'https';
-  readonly #refusalsLogged = new LRUCache<string, number>({ max: 1_000 });
+  readonly #refusalsLogged = new BoundedLru<string, number>({ max: 1_000 });
   #inFlight = 0;
   #drained: (() => void) | undefined;
   #closing: Promise<void> | undefined;

@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { loadDefaultMetrics } from './prom-client-parts.ts';
 
 /**
  * prom-client's process defaults name three gauges `*_total`, which Prometheus reserves for
@@ -9,6 +10,6 @@ export const droppedDefaultGauges = ['nodejs_active_handles_total', 'nodejs_acti
 
 /** Registers prom-client's process defaults (`process_*`, `nodejs_*`) without the gauges misnamed as counters. */
 export function collectProcessMetrics(registry: Registry): void {
-  collectDefaultMetrics({ register: registry });
+  loadDefaultMetrics()({ register: registry });
   for (const name of droppedDefaultGauges) registry.removeSingleMetric(name);
 }

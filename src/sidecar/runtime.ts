@@ -1,4 +1,4 @@
-import { Registry } from 'prom-client';
+import { Registry } from '../shared/prom-client-parts.ts';
 import { systemClock, type Clock } from '../shared/clock.ts';
 import type { SidecarConfig } from '../shared/config/sidecar-schema.ts';
 import type { Logger } from '../shared/logger.ts';

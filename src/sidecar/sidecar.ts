@@ -275,8 +275,9 @@ export class Sidecar {
     return statusReport(this.#view);
   }
 
-  /** Brings the byte counters up to date before a scrape. */
+  /** Brings the byte counters up to date before a scrape, and has the process defaults registered. */
   beforeScrape(): void {
+    this.#metrics.registerProcessMetrics();
     this.#sweep();
   }
 

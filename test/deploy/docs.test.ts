@@ -79,9 +79,9 @@ describe('docs/metrics.md', () => {
         type: row[1],
         labels: [...(row[2] ?? '').matchAll(/`([^`]+)`/g)].map((m) => m[1]),
       }));
-      const defined = (registry.getMetricsAsArray() as unknown as { name: string; labelNames: string[]; constructor: { name: string } }[]).map((metric) => ({
+      const defined = (registry.getMetricsAsArray() as unknown as { name: string; labelNames: string[]; type: string }[]).map((metric) => ({
         name: metric.name,
-        type: metric.constructor.name.toLowerCase(),
+        type: metric.type,
         labels: [...metric.labelNames],
       }));
       const byName = (a: { name?: string }, b: { name?: string }) => (a.name ?? '').localeCompare(b.name ?? '');

@@ -46,10 +46,10 @@ function definedMetrics(): Map<string, Set<string>> {
   const metrics = new Map<string, Set<string>>();
   const registries: Registry[] = [createSidecarMetrics(undefined, { processDefaults: false }).registry, createAuthorityMetrics().registry];
   for (const registry of registries) {
-    for (const metric of registry.getMetricsAsArray() as unknown as { name: string; labelNames: string[]; constructor: { name: string } }[]) {
+    for (const metric of registry.getMetricsAsArray() as unknown as { name: string; labelNames: string[]; type: string }[]) {
       const labels = new Set(metric.labelNames);
       metrics.set(metric.name, labels);
-      if (metric.constructor.name === 'Histogram') {
+      if (metric.type === 'histogram') {
         for (const suffix of ['_bucket', '_sum', '_count']) metrics.set(`${metric.name}${suffix}`, new Set([...labels, ...(suffix === '_bucket' ? ['le'] : [])]));
       }
     }

@@ -78,6 +78,8 @@ describe('the console, live', () => {
     }
   });
 
+  const browserNetworkFailure = /^Failed to load resource: net::ERR_(CONNECTION_REFUSED|CONNECTION_RESET|CONNECTION_CLOSED|SOCKET_NOT_CONNECTED|EMPTY_RESPONSE)$/;
+
   withBrowser('an open page does not hold up the authority’s shutdown, says it is reconnecting while the authority is away, and catches up when it is back', async () => {
     const listen = `127.0.0.1:${await freePort()}`;
     const first = await spawnAuthority({ config: consoleAuthorityConfig, listen });
@@ -89,6 +91,7 @@ describe('the console, live', () => {
       await page.click('[data-nav="approvals"]');
       await page.waitForSelector('[data-test="approvals"]');
 
+      expect(errors).toEqual([]);
       // the page's blocking query is answered at shutdown, so SIGTERM is done in moments
       const stopping = Date.now();
       first.child.kill('SIGTERM');
@@ -102,8 +105,9 @@ describe('the console, live', () => {
       await call(second.url, first.adminToken, 'POST', `/v1/ports/${seeded['notifications/ws@prod']!.id}/approve`, { reason: 'while the page was away' });
       await page.waitForSelector('[data-test="live"]:not(.reconnecting)', { timeout: 15_000 });
       await waitFor(async () => (await page.locator('[data-test="approvals"] tbody tr').count()) === 1, { what: 'the page to catch up' });
-      // the refused connections while the authority was down are the browser's own log lines, nothing else
-      expect(errors.filter((error) => !error.includes('ERR_CONNECTION_REFUSED'))).toEqual([]);
+      // while the authority was down the browser logs each failed request itself (refused, or a
+      // socket it had open cut: which one depends on timing); the page adds nothing of its own
+      expect(errors.filter((error) => !browserNetworkFailure.test(error))).toEqual([]);
     } finally {
       await close();
     }

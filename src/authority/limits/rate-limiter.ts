@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import { BoundedLru } from '../../shared/bounded-lru.ts';
 import type { Clock } from '../../shared/clock.ts';
 
 /** The tokens tracked at once; a token not seen for a while is forgotten (and starts with a full bucket). */
@@ -18,7 +18,7 @@ export class TokenRateLimiter {
   readonly #rate: number;
   readonly #burst: number;
   readonly #clock: Clock;
-  readonly #buckets = new LRUCache<string, Bucket>({ max: trackedTokens });
+  readonly #buckets = new BoundedLru<string, Bucket>({ max: trackedTokens });
 
   constructor(options: { ratePerSecond: number; burst: number; clock: Clock }) {
     this.#rate = options.ratePerSecond;

@@ -1,27 +1,50 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { collectProcessMetrics } from '../../shared/process-metrics.ts';
+import { Counter, Gauge, Registry } from '../../shared/prom-client-parts.ts';
+import { DurationHistogram } from './duration-histogram.ts';
+import { PortCounts } from './port-counts.ts';
+import { ScrapeHooks } from './scrape-hooks.ts';
 
 /**
  * Every sidecar metric, registered on one Registry made at start and passed in, so each test
  * has its own. Metric names are public surface (a test lists them). No label ever holds an
  * origin address; identity labels are bounded by the telemetry series cap.
+ *
+ * The per-connection metrics (connections, open connections, bytes, durations, last access)
+ * are deferred: the data path keeps plain numbers (`portCounts(port)`, the last-access
+ * table) and `beforeScrape` writes them into the series when they are read.
+ *
+ * The process defaults (`process_*`, `nodejs_*`) are registered by `registerProcessMetrics`,
+ * which the admin endpoint calls before each scrape: nothing reads them before the first one,
+ * and loading them (with OpenTelemetry's API) is a tenth of a fresh sidecar's resident size.
  */
 export function createSidecarMetrics(registry: Registry = new Registry(), { processDefaults = true } = {}) {
-  if (processDefaults) collectProcessMetrics(registry);
+  let processMetricsRegistered = !processDefaults;
+  /** Registers the process defaults on the first call; the later ones do nothing. */
+  const registerProcessMetrics = (): void => {
+    if (processMetricsRegistered) return;
+    processMetricsRegistered = true;
+    collectProcessMetrics(registry);
+  };
   const registers = [registry];
-  return {
+  const beforeScrape = new ScrapeHooks();
+  const collect = beforeScrape.run;
+  const ports = new Map<string, PortCounts>();
+  const metrics = {
     registry,
+    beforeScrape,
     connectionsTotal: new Counter({
       name: 'portwarden_connections_total',
       help: 'Connections decided, by port, decision and deny reason (empty when allowed).',
       labelNames: ['port', 'decision', 'reason'] as const,
       registers,
+      collect,
     }),
     connectionsActive: new Gauge({
       name: 'portwarden_connections_active',
       help: 'Connections currently open through the port.',
       labelNames: ['port'] as const,
       registers,
+      collect,
     }),
     connectionsClosedTotal: new Counter({
       name: 'portwarden_connections_closed_total',
@@ -46,11 +69,11 @@ export function createSidecarMetrics(registry: Registry = new Registry(), { proc
       help: 'Bytes forwarded: in = caller to upstream, out = upstream to caller.',
       labelNames: ['port', 'direction'] as const,
       registers,
+      collect,
     }),
-    connectionDuration: new Histogram({
+    connectionDuration: new DurationHistogram({
       name: 'portwarden_connection_duration_seconds',
       help: 'Duration of forwarded connections.',
-      labelNames: ['port'] as const,
       buckets: [0.005, 0.05, 0.5, 1, 5, 30, 120, 600, 3600],
       registers,
     }),
@@ -94,6 +117,7 @@ export function createSidecarMetrics(registry: Registry = new Registry(), { proc
       help: 'Last admitted access per port and identity; identities beyond the cap are summed under "_other".',
       labelNames: ['port', 'identity'] as const,
       registers,
+      collect,
     }),
     telemetryDroppedTotal: new Counter({
       name: 'portwarden_telemetry_dropped_total',
@@ -159,6 +183,22 @@ export function createSidecarMetrics(registry: Registry = new Registry(), { proc
       registers,
     }),
   };
+  /** The port's plain-number figures, one set per port name however many listeners it has. */
+  const portCounts = (port: string): PortCounts => {
+    let counts = ports.get(port);
+    if (counts === undefined) {
+      counts = new PortCounts(port, {
+        connectionsTotal: metrics.connectionsTotal,
+        connectionsActive: metrics.connectionsActive,
+        bytesTotal: metrics.bytesTotal,
+        duration: metrics.connectionDuration.forPort(port),
+      });
+      ports.set(port, counts);
+      beforeScrape.add(counts.fold);
+    }
+    return counts;
+  };
+  return { ...metrics, portCounts, registerProcessMetrics };
 }
 
 export type SidecarMetrics = ReturnType<typeof createSidecarMetrics>;

@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Agent, request, type RequestOptions } from './undici-parts.ts';
 import { readClientTls, type ClientTlsPem } from '../../shared/client-tls.ts';
 import { ConfigError, type ConfigIssue } from '../../shared/config/config-error.ts';
 import type { SidecarConfig } from '../../shared/config/sidecar-schema.ts';
@@ -172,7 +173,7 @@ async function readChecked(tls: AuthorityTls): Promise<{ pem: ClientTlsPem } | {
 }
 
 /** undici's `request` options, less the dispatcher: the transport picks that. */
-export type AuthorityRequestOptions = Omit<NonNullable<Parameters<typeof request<null>>[1]>, 'dispatcher'>;
+export type AuthorityRequestOptions = Omit<RequestOptions, 'dispatcher'>;
 
 /** A component's hold on a transport: the shared one (left open) or one of its own (closed with it). */
 export interface TransportHandle {

@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import { BoundedLru } from '../../shared/bounded-lru.ts';
 import { toCachedLicense, type CachedLicense } from './license.ts';
 import type { LicenseChange } from './source.ts';
 
@@ -32,8 +32,8 @@ export interface CacheEntry {
  */
 export class LicenseCache {
   readonly #byPort = new Map<string, Map<number, CachedLicense>>();
-  readonly #revoked = new LRUCache<string, true>({ max: MAX_REVOKED });
-  readonly #latest = new LRUCache<string, CachedLicense>({ max: MAX_LIDS });
+  readonly #revoked = new BoundedLru<string, true>({ max: MAX_REVOKED });
+  readonly #latest = new BoundedLru<string, CachedLicense>({ max: MAX_LIDS });
 
   get(portName: string, listenPort: number): CachedLicense | undefined {
     return this.#byPort.get(portName)?.get(listenPort);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 // jose's entry points, not its index: the sidecar loads only what verifies a license
 import { decodeProtectedHeader } from 'jose/decode/protected_header';
-import { LRUCache } from 'lru-cache';
+import { BoundedLru } from '../../shared/bounded-lru.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { JwksStore } from './jwks-store.ts';
@@ -37,9 +37,9 @@ export class LicenseIntake {
   readonly #options: LicenseIntakeOptions;
   readonly #problems = new Map<string, string>();
   // refusals that stay refusals (not nbf, not an unknown kid), by token hash: not verified again
-  readonly #refused = new LRUCache<string, Refusal>({ max: 1_000 });
+  readonly #refused = new BoundedLru<string, Refusal>({ max: 1_000 });
   // tokens already logged and counted: a listing repeats them every round
-  readonly #counted = new LRUCache<string, true>({ max: 1_000 });
+  readonly #counted = new BoundedLru<string, true>({ max: 1_000 });
 
   constructor(options: LicenseIntakeOptions) {
     this.#options = options;

@@ -24,6 +24,11 @@ export class AccessLog {
   readonly #bindings: string;
   #second = -1;
   #secondIso = '';
+  // the escaped identity and lid of the last line: a port sees few callers and licenses
+  #identity: string | undefined;
+  #identityJson = '';
+  #lid: string | undefined;
+  #lidJson = '';
 
   constructor(logger: Logger) {
     // pino's own pieces (`pino.symbols` is its public door to them): the destination, the
@@ -40,10 +45,22 @@ export class AccessLog {
     if (!this.#enabled) return;
     const { identity, reason, lid, closeReason } = record;
     let line = `${this.#head}${this.#isoNow()}${this.#bindings},"conn":${record.conn}`;
-    if (identity !== undefined) line += `,"identity":${JSON.stringify(identity)}`;
+    if (identity !== undefined) {
+      if (identity !== this.#identity) {
+        this.#identity = identity;
+        this.#identityJson = JSON.stringify(identity);
+      }
+      line += `,"identity":${this.#identityJson}`;
+    }
     line += `,"origin":${JSON.stringify(record.origin)},"decision":"${record.decision}"`;
     if (reason !== undefined) line += `,"reason":"${reason}"`;
-    if (lid !== undefined) line += `,"lid":${JSON.stringify(lid)}`;
+    if (lid !== undefined) {
+      if (lid !== this.#lid) {
+        this.#lid = lid;
+        this.#lidJson = JSON.stringify(lid);
+      }
+      line += `,"lid":${this.#lidJson}`;
+    }
     line += `,"bytesIn":${record.bytesIn},"bytesOut":${record.bytesOut},"durationMs":${record.durationMs}`;
     if (closeReason !== undefined) line += `,"closeReason":"${closeReason}"`;
     this.#stream.write(`${line},"msg":"access"}\n`);

@@ -9,8 +9,7 @@ import type { Connection } from './connection.ts';
 import type { DenyReason } from './decide.ts';
 import type { HandshakeFailure, Origin } from '../identity/identity.ts';
 import type { SidecarMetrics } from '../admin/metrics.ts';
-
-type CounterChild = { inc(value?: number): void };
+import type { PortCounts } from '../admin/port-counts.ts';
 
 let connectionSeq = 0;
 
@@ -30,8 +29,8 @@ export interface PortAccountingOptions {
 
 /**
  * Everything a port tells about its connections: the data-path metrics and one access record
- * per connection (log line and hook). Metric children are resolved once, since label lookups
- * are not free on the hot path; byte counters are fed in deltas at flushes, not per chunk.
+ * per connection (log line and hook). The metrics are plain numbers of the port's
+ * `PortCounts`, written into their series at scrape; bytes are added at flushes, not per chunk.
  */
 export class PortAccounting {
   readonly #port: string;
@@ -40,12 +39,7 @@ export class PortAccounting {
   readonly #accessLog: AccessLog;
   readonly #clock: Clock;
   readonly #onAccess: AccessHook | undefined;
-  readonly #allowed: CounterChild;
-  readonly #denied = new Map<DenyReason, CounterChild>();
-  readonly #active: { inc(): void; dec(): void; set(value: number): void };
-  readonly #bytesIn: CounterChild;
-  readonly #bytesOut: CounterChild;
-  readonly #duration: { observe(value: number): void };
+  readonly #counts: PortCounts;
 
   constructor({ port, metrics, logger, clock, onAccess }: PortAccountingOptions) {
     this.#port = port;
@@ -54,33 +48,18 @@ export class PortAccounting {
     this.#accessLog = new AccessLog(logger);
     this.#clock = clock;
     this.#onAccess = onAccess;
-    // every series of the port exists from the start, at zero
-    this.#allowed = metrics.connectionsTotal.labels(port, 'allow', '');
-    this.#allowed.inc(0);
-    this.#active = metrics.connectionsActive.labels(port);
-    this.#active.set(0);
-    this.#bytesIn = metrics.bytesTotal.labels(port, 'in');
-    this.#bytesIn.inc(0);
-    this.#bytesOut = metrics.bytesTotal.labels(port, 'out');
-    this.#bytesOut.inc(0);
-    metrics.connectionDuration.zero({ port });
-    this.#duration = metrics.connectionDuration.labels(port);
+    this.#counts = metrics.portCounts(port);
   }
 
   /** A connection was admitted and is now open. */
   admitted(): void {
-    this.#allowed.inc();
-    this.#active.inc();
+    this.#counts.allowed += 1;
+    this.#counts.active += 1;
   }
 
   /** A connection was refused: counted by reason and recorded. */
   denied(reason: DenyReason, identity: string | undefined, origin: Origin): void {
-    let counter = this.#denied.get(reason);
-    if (!counter) {
-      counter = this.#metrics.connectionsTotal.labels(this.#port, 'deny', reason);
-      this.#denied.set(reason, counter);
-    }
-    counter.inc();
+    this.#counts.deny(reason);
     this.#record({
       time: this.#clock.now(),
       conn: nextConnectionId(),
@@ -110,10 +89,11 @@ export class PortAccounting {
 
   /** An admitted connection is over: bytes, duration, why it closed, and its record. */
   closed(conn: Connection): void {
-    this.#active.dec();
+    const counts = this.#counts;
+    counts.active -= 1;
     this.flushBytes(conn);
     const durationMs = Math.max(0, this.#clock.now() - conn.startedAt);
-    this.#duration.observe(durationMs / 1000);
+    counts.duration.observe(durationMs / 1000);
     const closeReason = conn.closeReason;
     if (closedByProxy.has(closeReason)) this.#metrics.connectionsClosedTotal.inc({ port: this.#port, reason: closeReason });
     if (conn.upstreamErrorCode !== undefined) this.#metrics.upstreamErrorsTotal.inc({ port: this.#port, code: conn.upstreamErrorCode });
@@ -134,16 +114,13 @@ export class PortAccounting {
     });
   }
 
-  /** Adds the bytes `conn` moved since the last flush to the byte counters. */
+  /** Adds the bytes `conn` moved since the last flush to the port's byte counts. */
   flushBytes(conn: Connection): void {
-    if (conn.bytesIn !== conn.countedIn) {
-      this.#bytesIn.inc(conn.bytesIn - conn.countedIn);
-      conn.countedIn = conn.bytesIn;
-    }
-    if (conn.bytesOut !== conn.countedOut) {
-      this.#bytesOut.inc(conn.bytesOut - conn.countedOut);
-      conn.countedOut = conn.bytesOut;
-    }
+    const counts = this.#counts;
+    counts.bytesIn += conn.bytesIn - conn.countedIn;
+    conn.countedIn = conn.bytesIn;
+    counts.bytesOut += conn.bytesOut - conn.countedOut;
+    conn.countedOut = conn.bytesOut;
   }
 
   /** Counts an accept failure. */

@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import { BoundedLru } from '../../shared/bounded-lru.ts';
 import type { Counter } from 'prom-client';
 import { unmapIPv4 } from '../../shared/cidr.ts';
 import type { DenyReason } from '../proxy/decide.ts';
@@ -35,15 +35,13 @@ export interface AccessTableOptions {
  * recently used group is evicted and its records are counted as dropped.
  */
 export class AccessTable {
-  readonly #cache: LRUCache<string, AccessSummary>;
+  readonly #cache: BoundedLru<string, AccessSummary>;
 
   constructor({ maxEntries, dropped }: AccessTableOptions) {
-    this.#cache = new LRUCache<string, AccessSummary>({
+    // only an eviction is a loss; `drain` clears what it hands over
+    this.#cache = new BoundedLru<string, AccessSummary>({
       max: maxEntries,
-      // only `evict` is a loss; `drain` removes entries with reason `delete`
-      dispose: (summary, _key, reason) => {
-        if (reason === 'evict') dropped?.inc({ reason: 'evicted' }, summary.count);
-      },
+      onEvict: (summary) => dropped?.inc({ reason: 'evicted' }, summary.count),
     });
   }
 
@@ -86,7 +84,7 @@ export class AccessTable {
   /** Removes and returns every group, oldest use first. */
   drain(): AccessSummary[] {
     const summaries: AccessSummary[] = [];
-    for (const summary of this.#cache.rvalues()) if (summary !== undefined) summaries.push(summary);
+    for (const summary of this.#cache.values()) summaries.push(summary);
     this.#cache.clear();
     return summaries;
   }

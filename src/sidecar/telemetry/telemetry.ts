@@ -41,7 +41,7 @@ export class AccessTelemetry {
     const log = logger.child({ component: 'telemetry' });
     const { telemetry } = config;
     this.#table = new AccessTable({ maxEntries: telemetry.max_entries, dropped: metrics.telemetryDroppedTotal });
-    this.#lastAccess = new LastAccessMetric({ gauge: metrics.lastAccess, maxSeries: telemetry.max_identities });
+    this.#lastAccess = new LastAccessMetric({ gauge: metrics.lastAccess, maxSeries: telemetry.max_identities, beforeScrape: metrics.beforeScrape });
     this.#poster = new AuthorityPoster({ baseUrl: config.authority.url, tokenFile: config.authority.token_file, transport, tls: config.authority });
     const spool = new Spool({
       dir: telemetry.spool_dir,

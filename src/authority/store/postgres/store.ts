@@ -1,9 +1,10 @@
-import { Client, Pool, types, type ClientBase, type CustomTypesConfig, type Notification, type PoolClient } from 'pg';
+import { Client, types, type Pool, type ClientBase, type CustomTypesConfig, type Notification, type PoolClient } from 'pg';
 import { systemClock, type Clock } from '../../../shared/clock.ts';
 import { PortwardenError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import type { Migration } from '../migration.ts';
 import { postgresMigrations } from './migrations.ts';
+import { openPool } from './pool.ts';
 import { postgresAccess } from './access.ts';
 import { postgresAudit } from './audit.ts';
 import { postgresDrills } from './drills.ts';
@@ -103,16 +104,11 @@ export class PostgresStore implements Store {
    */
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
     const target = redactedUrl(options.url);
-    const pool = new Pool({
-      connectionString: options.url,
-      max: options.maxConnections ?? 10,
-      connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
-      application_name: 'portwarden-authority',
-      types: typeParsers,
-    });
-    // an idle pooled connection that breaks is dropped by the pool; without a listener the
-    // 'error' event would end the process
-    pool.on('error', (err) => options.logger?.warn({ err, storage: target }, 'a pooled PostgreSQL connection failed; it is replaced on next use'));
+    const pool = openPool(
+      { connectionString: options.url, max: options.maxConnections ?? 10, connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000, application_name: 'portwarden-authority', types: typeParsers },
+      options.logger,
+      target,
+    );
     const store = new PostgresStore(options.url, target, pool, options);
     try {
       await migrate(pool, options.migrations ?? postgresMigrations, options.clock ?? systemClock);

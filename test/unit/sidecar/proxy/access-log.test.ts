@@ -45,6 +45,20 @@ describe('AccessLog', () => {
     }
   });
 
+  it('escapes each identity and lid of its own when they change from line to line', () => {
+    const { logger, lines } = capture();
+    const log = new AccessLog(logger);
+    const other = { ...allowed, identity: 'spiffe://corp/ns/b/sa/other', lid: 'lic_2' };
+    for (const record of [allowed, other, denied, allowed]) log.write(record);
+    const parsed = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(parsed.map((line) => [line.identity, line.lid])).toEqual([
+      [allowed.identity, allowed.lid],
+      [other.identity, other.lid],
+      [undefined, undefined],
+      [allowed.identity, allowed.lid],
+    ]);
+  });
+
   it('stamps the time the line is written, in ISO form with milliseconds', () => {
     const { logger, lines } = capture();
     const before = Date.now();

@@ -7,7 +7,7 @@ const t0 = Date.UTC(2026, 0, 1);
 
 function setup(maxSeries: number) {
   const metrics = createSidecarMetrics(undefined, { processDefaults: false });
-  const metric = new LastAccessMetric({ gauge: metrics.lastAccess, maxSeries });
+  const metric = new LastAccessMetric({ gauge: metrics.lastAccess, maxSeries, beforeScrape: metrics.beforeScrape });
   // what a scrape of /metrics shows for the gauge
   const series = async () =>
     (await metrics.registry.metrics()).split('\n').filter((line) => line.startsWith('portwarden_last_access_timestamp_seconds{'));
