@@ -258,7 +258,7 @@ export class Connection {
   }
 
   /**
-   * A caller that sent a full read's worth at once is moving bulk: from now on it reads into a
+   * A caller read of `bulkReadSize` or more means a bulk sender: from now on it reads into a
    * buffer of this connection, as a plain upstream does, instead of a new allocation per read.
    * Short and chatty connections never get here, so they pay nothing for it. Only for a plain
    * caller (a TLS socket cannot read into a caller's buffer) and a plain upstream, and only with
