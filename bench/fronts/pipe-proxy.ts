@@ -18,8 +18,11 @@ function pipe(client: Socket, upstreamPort: number): void {
   upstream.on('close', () => client.destroy());
 }
 
+// PIPE_REUSE_PORT=1: SO_REUSEPORT, so several pipe processes share one port (bench/tools/reuseport.ts)
+const reusePort = process.env.PIPE_REUSE_PORT === '1';
+
 function listen(server: Server, port = 0): Promise<number> {
-  return new Promise((resolve) => server.listen({ host: '127.0.0.1', port, backlog: 4096 }, () => resolve((server.address() as { port: number }).port)));
+  return new Promise((resolve) => server.listen({ host: '127.0.0.1', port, backlog: 4096, reusePort }, () => resolve((server.address() as { port: number }).port)));
 }
 
 // PIPE_PORT: where the first listener binds (the per-connection tool runs the pipe under valgrind and cannot read stdout)

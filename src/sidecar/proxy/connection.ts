@@ -4,6 +4,7 @@ import type { ListenerConfig } from '../../shared/config/sidecar-schema.ts';
 import type { CloseReason } from './access-record.ts';
 import type { Origin } from '../identity/identity.ts';
 import { keepAliveInitialDelay, type UpstreamConnector } from './upstream.ts';
+import { readIntoBuffer } from './read-into-buffer.ts';
 
 /** What a connection needs from the port that accepted it. */
 export interface ConnectionOwner {
@@ -23,17 +24,20 @@ const kConnection = Symbol('portwarden.connection');
 type Side = Socket & { [kConnection]?: Connection };
 
 /**
- * Upstream read buffers. Node allocates a fresh 64 KiB buffer for every read of a socket; at
- * bulk rates those allocations count as external memory and make V8 run a full mark-compact
- * every few dozen milliseconds, which in the sidecar's heap (several times a bare proxy's) cost
- * a third of the CPU of a transfer. A plain upstream instead reads into one buffer that its
- * connection holds for life (`onread`), and a finished connection leaves its buffer here for
- * the next one (a bounded few; the rest go to the GC).
+ * Read buffers. Node allocates a fresh 64 KiB buffer for every read of a socket; at bulk rates
+ * those allocations count as external memory and make V8 run a full mark-compact every few
+ * dozen milliseconds, which in the sidecar's heap (several times a bare proxy's) cost a third
+ * of the CPU of a transfer. A plain upstream instead reads into one buffer that its connection
+ * holds for life (`onread`), and so does a plain caller once it moves bulk
+ * (`readCallerIntoBuffer`); a finished connection leaves its buffers here for the next one (a
+ * bounded few; the rest go to the GC).
  */
 const readBufferSize = 64 * 1024;
 const spareReadBuffers: Buffer[] = [];
 const maxSpareReadBuffers = 64;
 const emptyChunk = Buffer.alloc(0);
+/** A caller read this large (Node reads up to 64 KiB at a time) marks a bulk transfer: see `readCallerIntoBuffer`. */
+const bulkReadSize = 16 * 1024;
 
 /**
  * One admitted connection: the caller's stream and the upstream socket, forwarded both ways
@@ -80,6 +84,9 @@ export class Connection {
   #preamble: Buffer | undefined;
   /** The upstream's read buffer, when it reads into one (plain upstream, plain caller). */
   #readBuffer: Buffer | undefined;
+  /** The caller's read buffer once it reads into one (see `readIntoBuffer`); null once that was refused. */
+  #clientBuffer: Buffer | null | undefined;
+  #resumeClient: (() => void) | undefined;
   #resumeUpstream: (() => void) | undefined;
   #clientEnded = false;
   #upstreamEnded = false;
@@ -119,12 +126,14 @@ export class Connection {
 
   /** Starts the upstream connect; bytes flow once it is up. `preamble` is written upstream first. */
   open(preamble: Buffer | undefined): void {
+    const { connector, upstreamTarget } = this.owner;
     const client = this.client;
     client[kConnection] = this;
     client.on('error', onSideError);
     client.on('close', onSideClose);
+    // a caller that ends before sending a byte ends its stream at once: heard now, forwarded in `ready`
+    client.on('end', onClientEnd);
     this.#preamble = preamble;
-    const { connector, upstreamTarget } = this.owner;
     // a TLS caller's socket encrypts on write and may keep the cleartext queued: it gets Node's own buffers
     if (connector.readsIntoBuffer && !(client as Socket & { encrypted?: boolean }).encrypted) {
       this.#readBuffer = spareReadBuffers.pop() ?? Buffer.allocUnsafe(readBufferSize);
@@ -167,8 +176,8 @@ export class Connection {
     if (client.destroyed) return; // the close handler cuts the upstream
     if (this.#preamble) upstream.write(this.#preamble);
     this.#preamble = undefined;
+    if (this.#clientEnded) upstream.end();
     client.on('data', onClientData);
-    client.on('end', onClientEnd);
     client.on('drain', onClientDrain);
     if (!this.#readBuffer) upstream.on('data', onUpstreamData);
     upstream.on('end', onUpstreamEnd);
@@ -181,7 +190,8 @@ export class Connection {
     if (side === this.client) {
       this.#clientEnded = true;
       this.endedFirst ??= 'client';
-      this.upstream?.end();
+      // before the upstream is ready the preamble has yet to go first: `ready` ends it
+      if (this.connected) this.upstream?.end();
     } else {
       this.#upstreamEnded = true;
       this.endedFirst ??= 'upstream';
@@ -239,12 +249,45 @@ export class Connection {
     this.client.write(emptyChunk, this.#resumeUpstream);
   }
 
+  /** `waitForPartialWrite` the other way: the upstream holds part of the caller's buffer. */
+  waitForPartialUpstreamWrite(): void {
+    this.#resumeClient ??= () => {
+      if (!this.upstream?.writableNeedDrain) this.client.resume();
+    };
+    this.upstream?.write(emptyChunk, this.#resumeClient);
+  }
+
+  /**
+   * A caller read of `bulkReadSize` or more means a bulk sender: from now on it reads into a
+   * buffer of this connection, as a plain upstream does, instead of a new allocation per read.
+   * Short and chatty connections never get here, so they pay nothing for it. Only for a plain
+   * caller (a TLS socket cannot read into a caller's buffer) and a plain upstream, and only with
+   * nothing left in the caller's stream buffer, whose bytes would otherwise overtake.
+   */
+  readCallerIntoBuffer(): void {
+    const client = this.client;
+    if (this.#clientBuffer !== undefined) return;
+    if (!this.owner.connector.readsIntoBuffer || (client as Socket & { encrypted?: boolean }).encrypted || client.readableLength > 0) {
+      this.#clientBuffer = null;
+      return;
+    }
+    const buffer = spareReadBuffers.pop() ?? Buffer.allocUnsafe(readBufferSize);
+    if (readIntoBuffer(client, { buffer, callback: onClientRead })) {
+      this.#clientBuffer = buffer;
+    } else {
+      spareReadBuffers.push(buffer);
+      this.#clientBuffer = null;
+    }
+  }
+
   #finish(): void {
     if (this.#finished) return;
     this.#finished = true;
     // both sockets are closed: nothing reads into the buffer or writes from it any more
     if (this.#readBuffer && spareReadBuffers.length < maxSpareReadBuffers) spareReadBuffers.push(this.#readBuffer);
+    if (this.#clientBuffer && spareReadBuffers.length < maxSpareReadBuffers) spareReadBuffers.push(this.#clientBuffer);
     this.#readBuffer = undefined;
+    this.#clientBuffer = undefined;
     this.owner.connectionClosed(this);
   }
 }
@@ -267,6 +310,7 @@ function onClientData(this: Side, chunk: Buffer): void {
   conn.bytesIn += chunk.length;
   conn.lastActive = performance.now();
   if (!(conn.upstream as Side).write(chunk)) this.pause();
+  else if (chunk.length >= bulkReadSize) conn.readCallerIntoBuffer();
 }
 
 function onUpstreamData(this: Side, chunk: Buffer): void {
@@ -292,6 +336,22 @@ function onUpstreamRead(this: Side, nread: number, buffer: Uint8Array): boolean 
   if (client.writableLength === 0) return true;
   if (!client.writableNeedDrain) conn.waitForPartialWrite();
   // else the caller's drain resumes the upstream, once the queue (our bytes included) is out
+  return false;
+}
+
+/** Caller bytes read into the connection's buffer (see `readIntoBuffer`); returning false pauses the caller. */
+function onClientRead(this: Side, nread: number, buffer: Uint8Array): boolean {
+  const conn = this[kConnection] as Connection;
+  conn.bytesIn += nread;
+  conn.lastActive = performance.now();
+  const upstream = conn.upstream as Side;
+  if (upstream.writableLength > 0) {
+    upstream.write(Buffer.copyBytesFrom(buffer, 0, nread));
+    return !upstream.writableNeedDrain;
+  }
+  upstream.write((buffer as Buffer).subarray(0, nread));
+  if (upstream.writableLength === 0) return true;
+  if (!upstream.writableNeedDrain) conn.waitForPartialUpstreamWrite();
   return false;
 }
 
