@@ -79,6 +79,7 @@ interface SetupResult {
 
 async function measure(setup: string, authorities: BenchAuthority[], watchers: number, workDir: string): Promise<SetupResult> {
   const { issued, revoked } = await authorityFanOut(authorities, watchers);
+  process.stderr.write(`control plane, ${setup}: fan-out p99 issue ${percentile(issued.times, 99)} ms, revoke ${percentile(revoked.times, 99)} ms\n`);
   const { admitted, applied } = await syncLoops(authorities, watchers, join(workDir, `loops-${authorities.length}`));
   return { setup, issued, revoked, admitted, applied };
 }

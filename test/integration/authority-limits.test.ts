@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -149,4 +151,14 @@ it('holds a blocking query past request_timeout: the timeout covers the request 
   expect(held.status).toBe(200);
   expect(held.body.index).toBe(index);
   expect(performance.now() - began).toBeGreaterThanOrEqual(2_400);
+});
+
+it('listens with a backlog as deep as max_connections, so a burst of sidecars connecting at once is not dropped', async (ctx) => {
+  // the accept queue's depth is the listening socket's Send-Q in `ss` (Linux's iproute2)
+  const ss = (port: string) => spawnSync('ss', ['-ltnH', `sport = :${port}`], { encoding: 'utf8' });
+  if (ss('1').error) ctx.skip();
+  const somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+  const t = await startTestAuthority({ config: { limits: { max_connections: 3_000 } } });
+  const line = ss(new URL(t.url).port).stdout.trim().split(/\s+/);
+  expect(Number(line[2])).toBe(Math.min(3_000, somaxconn));
 });
