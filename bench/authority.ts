@@ -14,7 +14,8 @@ export interface BenchAuthority {
   call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T>;
 }
 
-export async function startAuthority(workDir: string): Promise<BenchAuthority> {
+/** Starts one; `env` adds `PORTWARDEN_*` overrides (limits, a shared store's `PORTWARDEN_STORAGE_URL`). */
+export async function startAuthority(workDir: string, env: NodeJS.ProcessEnv = {}): Promise<BenchAuthority> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const dataDir = join(workDir, `authority-${port}`);
@@ -24,6 +25,7 @@ export async function startAuthority(workDir: string): Promise<BenchAuthority> {
     PORTWARDEN_DATA_DIR: dataDir,
     PORTWARDEN_ADMIN_TOKEN: adminToken,
     PORTWARDEN_LOG_LEVEL: 'warn',
+    ...env,
   });
   const call = async <T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> => {
     const answer = await request(`${url}${path}`, {

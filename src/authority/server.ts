@@ -15,6 +15,9 @@ import type { AuthorityConfig } from '../shared/config/authority-schema.ts';
 import { answerClientError } from '../shared/http-client-errors.ts';
 import type { TokenRateLimiter } from './limits/rate-limiter.ts';
 
+/** Node's own default listen backlog; never less. */
+const listenBacklogFloor = 511;
+
 export interface ApiServerOptions {
   router: Router;
   tokens: TokenService;
@@ -89,7 +92,11 @@ export class ApiServer {
       const onError = (cause: NodeJS.ErrnoException) =>
         reject(new PortwardenError('listen_failed', `cannot listen on ${formatHostPort({ host, port })}: ${cause.code ?? cause.message}`, { cause }));
       this.#server.once('error', onError);
-      this.#server.listen(port, host, () => {
+      // a burst of sidecars connecting at once (all of them re-asking after a restart) overflows
+      // Node's default backlog of 511 and the kernel drops or resets the rest: take as many as
+      // may be open (the kernel caps it at net.core.somaxconn)
+      const backlog = Math.max(listenBacklogFloor, this.#o.limits.max_connections);
+      this.#server.listen({ port, host, backlog }, () => {
         this.#server.off('error', onError);
         const address = this.#server.address() as AddressInfo;
         resolve(`${this.#scheme}://${formatHostPort({ host, port: address.port })}`);

@@ -14,6 +14,8 @@ describe('bench smoke', () => {
     expect(stdout).toMatch(/\| portwarden \| \d+\.\d \| \d+\.\d \| \d+% \|/);
     expect(stdout).toMatch(/\| decide\(\) with a 32-entry allow list \| \d+ ns\/op \|/);
     expect(stdout).toMatch(/\| revoke -> applied by every loop \| \d+ \| \d+ \| \d+ \|/);
+    // the control load counts, per watcher, the answers each change brought
+    expect(stdout).toMatch(/\| one authority \| loops revoke \| \d+ \| \d+ \| \d+ \| \d+ \|/);
     // a real client through every front, where PostgreSQL is installed (the skip line says so where not)
     if (stdout.includes('skipped: ') && stdout.includes('pgbench load (')) return;
     for (const load of ['pgbench -S', 'pgbench -S -C']) {

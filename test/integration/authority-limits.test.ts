@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -149,4 +151,36 @@ it('holds a blocking query past request_timeout: the timeout covers the request 
   expect(held.status).toBe(200);
   expect(held.body.index).toBe(index);
   expect(performance.now() - began).toBeGreaterThanOrEqual(2_400);
+});
+
+it('listens with a backlog as deep as max_connections, so a burst of sidecars connecting at once is not dropped', async (ctx) => {
+  // the accept queue's depth is the listening socket's Send-Q in `ss` (Linux's iproute2)
+  const ss = (port: string) => spawnSync('ss', ['-ltnH', `sport = :${port}`], { encoding: 'utf8' });
+  if (ss('1').error) ctx.skip();
+  const somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+  const t = await startTestAuthority({ config: { limits: { max_connections: 3_000 } } });
+  const line = ss(new URL(t.url).port).stdout.trim().split(/\s+/);
+  expect(Number(line[2])).toBe(Math.min(3_000, somaxconn));
+});
+
+it('lets every blocking query one token may hold ask again at once after a change (the default burst covers max_watches_per_token)', async () => {
+  const t = await startTestAuthority();
+  const token = await sidecarToken(t, 'payments');
+  const replicas = 500; // limits.max_watches_per_token's default
+  const poll = (index: number) => t.api('GET', `/v1/licenses?service=payments&index=${index}&wait=60s`, { token });
+  const index = (await t.api('GET', '/v1/licenses?service=payments', { token })).body.index as number;
+  t.clock.advance(30_000); // the replicas start holding a while after that read
+  const held = Array.from({ length: replicas }, () => poll(index));
+  await waitFor(async () => (await t.api('GET', '/metrics', { token: null })).body.includes(`portwarden_authority_watchers ${replicas}`));
+  t.clock.advance(30_000); // a refresh period later the bucket is full again
+  const { lid } = (await t.api('POST', '/v1/licenses', { body: issueBody() })).body as { lid: string };
+  const answers = await Promise.all(held);
+  expect(answers.every((answer) => answer.status === 200 && answer.body.licenses.length === 1)).toBe(true);
+  // every replica asks again at once, as sidecars do when a change reaches them
+  const next = answers[0]!.body.index as number;
+  const again = Array.from({ length: replicas }, () => poll(next));
+  await waitFor(async () => (await t.api('GET', '/metrics', { token: null })).body.includes(`portwarden_authority_watchers ${replicas}`));
+  await t.api('POST', `/v1/licenses/${lid}/revoke`, { body: {} });
+  expect((await Promise.all(again)).map((answer) => answer.status)).toEqual(new Array(replicas).fill(200));
+  expect(await refused(t, 'rate_limited')).toBe(0);
 });

@@ -98,7 +98,7 @@ export const authoritySchema = z.strictObject({
       max_watches: z.number().int().min(1).default(5_000), // blocking queries held at once, all tokens together
       max_watches_per_token: z.number().int().min(1).default(500), // ... by one token (the replicas of a service share theirs)
       requests_per_second: z.number().positive().default(100), // per token, sustained
-      burst: z.number().int().min(1).default(200), // per token, above the sustained rate
+      burst: z.number().int().min(1).default(500), // per token, above the sustained rate: every blocking query one token may hold asks again at once after a change
       headers_timeout: duration('10s'), // a request's headers must arrive within this
       request_timeout: duration('30s'), // ... and its body within this (a blocking query's wait is not counted)
       keep_alive_timeout: duration('30s'), // an idle keep-alive connection is closed after this
