@@ -15,7 +15,11 @@ it('switches an accepted socket to read into the given buffer on this Node, so n
     const server = createServer((socket) => {
       socket.once('data', (first: Buffer) => {
         received.push(first.toString());
-        switched = readIntoBuffer(socket, { buffer, callback: (bytes, into) => void received.push(Buffer.from(into.subarray(0, bytes)).toString()) });
+        switched = readIntoBuffer(socket, { buffer, callback: (bytes, into) => {
+            received.push(Buffer.from(into.subarray(0, bytes)).toString());
+            return true;
+          },
+        });
         socket.on('data', () => dataEvents++);
         socket.write('switched');
       });
