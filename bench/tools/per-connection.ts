@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { startScript } from '../child.ts';
 import { accepts, freePort, type UpstreamPorts } from '../fronts.ts';
 import { sidecarFront } from '../fronts/sidecar.ts';
+import { countSystemCalls } from './strace-count.ts';
 
 const [frontName = 'portwarden', tool = 'callgrind', count = '2000'] = process.argv.slice(2);
 const connections = Number(count);
@@ -82,25 +83,9 @@ if (tool === 'callgrind') {
   const total = Number(/^(?:summary|totals): (\d+)/m.exec(text)?.[1] ?? 0);
   process.stdout.write(`${frontName}: ${Math.round(total / connections)} instructions per connection (user space, ${connections} connections)\n`);
 } else {
-  const out = join(workDir, 'strace.txt');
   // TRACE=FILE: the full trace of the measured connections instead of counts
-  const strace = spawn('strace', [...(process.env.TRACE ? ['-tt'] : ['-c']), '-f', '-p', String(pid), '-o', process.env.TRACE ?? out], { stdio: 'ignore' });
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-  await run(connections);
-  await new Promise((resolve) => setTimeout(resolve, 1500));
-  strace.kill('SIGINT');
-  await new Promise((resolve) => strace.once('exit', resolve));
-  const rows = readFileSync(process.env.TRACE ?? out, 'utf8')
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/))
-    .filter((cols) => cols.length >= 5 && /^\d+$/.test(cols[3] ?? '') && cols.at(-1) !== 'total');
-  let total = 0;
-  const per = rows.map((cols) => {
-    const calls = Number(cols[3]);
-    total += calls;
-    return `${cols.at(-1)} ${(calls / connections).toFixed(2)}`;
-  });
-  process.stdout.write(`${frontName}: ${(total / connections).toFixed(1)} system calls per connection (${per.join(', ')})\n`);
+  const calls = await countSystemCalls(pid, () => run(connections), connections, workDir, 1500);
+  process.stdout.write(`${frontName}: ${calls.total.toFixed(1)} system calls per connection (${calls.each.join(', ')})\n`);
 }
 await close();
 await upstream.close();

@@ -6,7 +6,7 @@
  *   node_modules/.bin/node bench/tools/per-megabyte.ts pipe|portwarden upload|download [MiB per stream] [strace]
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { startScript } from '../child.ts';
 import { accepts, freePort, type UpstreamPorts } from '../fronts.ts';
 import { sidecarFront } from '../fronts/sidecar.ts';
 import { bulkThroughput, bulkUpload } from '../loads/bulk.ts';
+import { countSystemCalls } from './strace-count.ts';
 
 const [frontName = 'portwarden', direction = 'upload', mib = '512', tool = 'cpu'] = process.argv.slice(2);
 const bytesPerStream = Number(mib) * 1024 * 1024;
@@ -53,18 +54,8 @@ const load = () => (direction === 'upload' ? bulkUpload(port, bytesPerStream) : 
 await load(); // warm-up: JIT, buffers
 const megabytes = (2 * bytesPerStream) / 1e6;
 if (tool === 'strace') {
-  const out = join(workDir, 'strace.txt');
-  const strace = spawn('strace', ['-c', '-f', '-p', String(pid), '-o', out], { stdio: 'ignore' });
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-  await load();
-  strace.kill('SIGINT');
-  await new Promise((resolve) => strace.once('exit', resolve));
-  const rows = readFileSync(out, 'utf8')
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/))
-    .filter((cols) => cols.length >= 5 && /^\d+$/.test(cols[3] ?? '') && cols.at(-1) !== 'total');
-  const per = rows.map((cols) => `${cols.at(-1)} ${(Number(cols[3]) / megabytes).toFixed(2)}`);
-  process.stdout.write(`${frontName} ${direction}: system calls per MB: ${per.join(', ')}\n`);
+  const calls = await countSystemCalls(pid, load, megabytes, workDir);
+  process.stdout.write(`${frontName} ${direction}: system calls per MB: ${calls.each.join(', ')}\n`);
 } else {
   const before = await usage();
   const rate = await load();

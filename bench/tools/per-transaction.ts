@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import { accepts, freePort } from '../fronts.ts';
 import { sidecarFront } from '../fronts/sidecar.ts';
 import { startPgbenchDatabase } from '../loads/pgbench.ts';
+import { countSystemCalls } from './strace-count.ts';
 
 const [frontName = 'portwarden', tool = 'callgrind', mode = 'S', count] = process.argv.slice(2);
 const clients = 8;
@@ -137,25 +138,9 @@ if (tool === 'callgrind') {
     `${what}: ${us('user').toFixed(1)} µs user + ${us('system').toFixed(1)} µs system CPU per transaction (${transactions} transactions in ${seconds.toFixed(1)} s); idle: ${idleMsPerSec.toFixed(1)} ms CPU per second\n`,
   );
 } else {
-  const out = join(workDir, 'strace.txt');
   // TRACE=FILE: the full trace of the measured transactions instead of counts
-  const strace = spawn('strace', [...(process.env.TRACE ? ['-tt'] : ['-c']), '-f', '-p', String(pid), '-o', process.env.TRACE ?? out], { stdio: 'ignore' });
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-  await pgbench(perClient);
-  await new Promise((resolve) => setTimeout(resolve, 1500));
-  strace.kill('SIGINT');
-  await new Promise((resolve) => strace.once('exit', resolve));
-  const rows = readFileSync(process.env.TRACE ?? out, 'utf8')
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/))
-    .filter((cols) => cols.length >= 5 && /^\d+$/.test(cols[3] ?? '') && cols.at(-1) !== 'total');
-  let total = 0;
-  const per = rows.map((cols) => {
-    const calls = Number(cols[3]);
-    total += calls;
-    return `${cols.at(-1)} ${(calls / transactions).toFixed(2)}`;
-  });
-  process.stdout.write(`${what}: ${(total / transactions).toFixed(2)} system calls per transaction (${per.join(', ')})\n`);
+  const calls = await countSystemCalls(pid, () => pgbench(perClient), transactions, workDir, 1500);
+  process.stdout.write(`${what}: ${calls.total.toFixed(2)} system calls per transaction (${calls.each.join(', ')})\n`);
 }
 await close();
 await db.close();
