@@ -1,15 +1,17 @@
 /**
- * One worker thread of the control-plane bench: runs its share of the sync loops (the real
+ * One worker process of the control-plane bench: runs its share of the sync loops (the real
  * LicenseSync, as `SidecarRuntime` makes it, without the listeners: ten thousand watchers are
  * simulated on one machine) and reports, per loop, when a change reached it and how many
- * answers it got for that change. Messages: the main thread sends {expect, since, settleMs} just
+ * answers it got for that change. A process, not a thread: each loop holds a socket and writes
+ * its last-known-good file, and 10,000 of them in one process ran out of file descriptors
+ * (EMFILE at `ulimit -n` 20,000), which showed as failed sync rounds. Messages (IPC): the bench sends {expect, since, settleMs} just
  * before it makes the change (the one license of the watched port issued, or revoked) and gets
  * {arrivals: ms[], answers: n[], errors: n[]} once every loop has it and `settleMs` more have
  * passed (so a second answer for the same change would be counted); {close} ends the loops.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parentPort, workerData } from 'node:worker_threads';
+import pino from 'pino';
 import { Registry } from 'prom-client';
 import { parseConfigText } from '../src/shared/config/load.ts';
 import { sidecarSchema } from '../src/shared/config/sidecar-schema.ts';
@@ -33,9 +35,10 @@ export interface Arrivals {
 }
 export type FromWorker = { ready: true } | Arrivals | { closed: true } | { error: string };
 
-const input = workerData as WorkerInput;
-const port = parentPort!;
-const logger = createLogger({ level: 'silent' });
+const input = JSON.parse(process.argv[2] ?? '{}') as WorkerInput;
+// BENCH_WORKER_LOG=FILE: the loops' warnings (why a sync round failed) to FILE.<first loop>
+const logFile = process.env.BENCH_WORKER_LOG;
+const logger = logFile ? createLogger({ level: 'warn', destination: pino.destination({ dest: `${logFile}.${input.first}`, sync: false }) }) : createLogger({ level: 'silent' });
 const config = parseConfigText(
   `service: watched\nauthority: { url: "${input.url}", token_file: "${input.tokenFile}", refresh: 30s }\nports: [{ name: api, listen: "127.0.0.1:0", upstream: "127.0.0.1:1" }]\n`,
   'bench',
@@ -56,7 +59,7 @@ const loops = Array.from({ length: input.count }, (_, i) => {
   return { sync, metrics };
 });
 
-const send = (message: FromWorker) => port.postMessage(message);
+const send = (message: FromWorker) => process.send?.(message);
 /** Sync rounds counted so far, per loop: the baseline a change's answers are counted from. */
 let baseline: RoundCounts[] = [];
 
@@ -70,9 +73,12 @@ try {
   send({ error: String(err) });
 }
 
-port.on('message', (message: ToWorker) => {
+process.on('message', (message: ToWorker) => {
   if ('close' in message) {
-    void Promise.all(loops.map(({ sync }) => sync.close())).then(() => send({ closed: true }));
+    void Promise.all(loops.map(({ sync }) => sync.close())).then(() => {
+      send({ closed: true });
+      process.disconnect(); // nothing left open: the process exits
+    });
     return;
   }
   const reached =

@@ -1,6 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { Pool, request } from 'undici';
 import { findPostgresBin, startPostgresCluster } from '../test/helpers/postgres-cluster.ts';
 import { adminToken, startAuthority, type BenchAuthority } from './authority.ts';
@@ -15,7 +17,7 @@ import { percentile } from './stats.ts';
  *  - fan-out: `watchers` raw blocking queries (HTTP only, no verification) are held; the bench
  *    issues a license, then revokes it, and times each answer: what the authorities themselves
  *    cost, with their RSS and CPU seconds over the fan-out.
- *  - sync loops: `watchers` real LicenseSync loops, spread over two worker threads (the
+ *  - sync loops: `watchers` real LicenseSync loops, spread over two worker processes (the
  *    sidecars they stand for each verify their token on their own machine; one thread
  *    verifying them all in a row would measure itself), until each admits on the license, then
  *    until each has applied the revocation; per loop, the answers it got for each change.
@@ -60,8 +62,8 @@ function watchLimits(watchers: number): NodeJS.ProcessEnv {
     PORTWARDEN_LIMITS_MAX_WATCHES: String(watchers + 100),
     PORTWARDEN_LIMITS_MAX_WATCHES_PER_TOKEN: String(watchers + 100),
     PORTWARDEN_LIMITS_MAX_CONNECTIONS: String(2 * watchers + 100),
-    PORTWARDEN_LIMITS_REQUESTS_PER_SECOND: String(2 * watchers),
-    PORTWARDEN_LIMITS_BURST: String(2 * watchers),
+    PORTWARDEN_LIMITS_REQUESTS_PER_SECOND: String(Math.max(2 * watchers, 1_000)),
+    PORTWARDEN_LIMITS_BURST: String(Math.max(2 * watchers, 1_000)),
   };
 }
 
@@ -147,20 +149,25 @@ async function syncLoops(authorities: BenchAuthority[], watchers: number, workDi
   const tokenFile = join(workDir, 'watcher.token');
   mkdirSync(workDir, { recursive: true });
   writeFileSync(tokenFile, token, { mode: 0o600 });
-  // two threads; with two authorities each thread's loops watch one of them
+  // two processes (each with its own file descriptors); with two authorities each one's loops watch one of them
   const half = Math.ceil(watchers / 2);
   const workers = [0, half].map((start, i) => {
     const input: WorkerInput = { url: authorities[i % authorities.length]!.url, tokenFile, workDir, first: start, count: start === 0 ? half : watchers - half };
-    return new Worker(new URL('./control-plane-worker.ts', import.meta.url), { workerData: input });
+    return fork(fileURLToPath(new URL('./control-plane-worker.ts', import.meta.url)), [JSON.stringify(input)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   });
-  const next = (worker: Worker) =>
+  const next = (worker: ChildProcess) =>
     new Promise<FromWorker>((resolve, reject) => {
-      worker.once('message', (message: FromWorker) => ('error' in message ? reject(new Error(message.error)) : resolve(message)));
-      worker.once('error', reject);
+      const onExit = (code: number | null) => reject(new Error(`a control-plane worker exited (${code}) before answering`));
+      worker.once('exit', onExit);
+      worker.once('message', (message: FromWorker) => {
+        worker.off('exit', onExit);
+        if ('error' in message) reject(new Error(message.error));
+        else resolve(message);
+      });
     });
   const all = async (message?: ToWorker): Promise<FromWorker[]> => {
     const answers = workers.map(next);
-    if (message) for (const worker of workers) worker.postMessage(message);
+    if (message) for (const worker of workers) worker.send(message);
     return Promise.all(answers);
   };
   const joined = (answers: FromWorker[]): Arrivals => {
@@ -178,6 +185,8 @@ async function syncLoops(authorities: BenchAuthority[], watchers: number, workDi
     const admittedAt = watched({ expect: 'admitted', since, settleMs });
     const { lid } = await first.call<{ lid: string }>('POST', '/v1/licenses', { service: 'watched', port_name: 'api', port: { number: 9 }, allow: ['spiffe://bench.local/any'] });
     const admitted = await admittedAt;
+    // as before the issue: every loop has asked again and is held, the steady state a revocation meets
+    await everyQueryHeld(authorities, watchers);
     since = Date.now();
     const appliedAt = watched({ expect: 'revoked', since, settleMs });
     await first.call('POST', `/v1/licenses/${lid}/revoke`, {});
@@ -185,7 +194,14 @@ async function syncLoops(authorities: BenchAuthority[], watchers: number, workDi
     return { admitted, applied };
   } finally {
     await all({ close: true }).catch(() => undefined);
-    await Promise.all(workers.map((worker) => worker.terminate()));
+    await Promise.all(
+      workers.map(async (worker) => {
+        if (worker.exitCode !== null || worker.signalCode !== null) return;
+        const exited = once(worker, 'exit');
+        worker.kill();
+        await exited;
+      }),
+    );
   }
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { name } from '../../shared/config/schema-parts.ts';
 import { PortwardenError } from '../../shared/errors.ts';
+import { SingleFlight } from '../../shared/single-flight.ts';
 import type { AuthorityContext } from '../context.ts';
 import { refuseDuringOutage } from '../drills/service.ts';
 import { requireAdmin, requireReader, requireService } from '../http/access.ts';
@@ -40,6 +41,8 @@ const serialized = new WeakMap<object, string>();
 /** Licenses: the blocking list, issue, show, renew, revoke. */
 export function licenseRoutes(ctx: AuthorityContext): Route[] {
   const { licenses } = ctx;
+  // after a change every sidecar of a service asks again at once: one drill check in flight per service
+  const outageChecks = new SingleFlight<string, void>();
   return [
     {
       method: 'GET',
@@ -51,7 +54,7 @@ export function licenseRoutes(ctx: AuthorityContext): Route[] {
         const service = query.service ?? (req.principal?.role === 'sidecar' ? (req.principal.service ?? undefined) : undefined);
         requireService(req.principal, service);
         // an outage drill of this service: its sidecars' sync is refused for the window
-        if (service !== undefined) await refuseDuringOutage(ctx.store, ctx.clock, service);
+        if (service !== undefined) await outageChecks.run(service, () => refuseDuringOutage(ctx.store, ctx.clock, service));
         if (query.state === 'all') {
           const all = await licenses.all(service);
           return { headers: { 'x-portwarden-index': String(all.index) }, body: all };

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Clock } from '../../shared/clock.ts';
 import { PortwardenError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
+import { SingleFlight } from '../../shared/single-flight.ts';
 import { appendAudit, systemActor, type Actor } from '../audit/log.ts';
 import type { Store, StoreTx } from '../store/store.ts';
 import type { TokenRole, TokenRow } from '../store/tokens.ts';
@@ -54,6 +55,8 @@ export class TokenService {
   readonly #store: Store;
   readonly #clock: Clock;
   readonly #envAdminHash: Buffer | undefined;
+  /** Token lookups in flight: the replicas of a service share one token, and ask in bursts. */
+  readonly #lookups = new SingleFlight<string, TokenRow | undefined>();
 
   constructor(options: { store: Store; clock: Clock; envAdminToken?: string | undefined }) {
     this.#store = options.store;
@@ -93,6 +96,15 @@ export class TokenService {
   }
 
   async revoke(actor: Actor, id: string): Promise<TokenView> {
+    try {
+      return await this.#revoke(actor, id);
+    } finally {
+      // a lookup begun before the revocation committed is not joined by requests after it
+      this.#lookups.forget(id);
+    }
+  }
+
+  #revoke(actor: Actor, id: string): Promise<TokenView> {
     return this.#store.transaction(async (tx) => {
       const before = await tx.tokens.get(id);
       if (!before) throw new PortwardenError('not_found', `no token ${id}`);
@@ -112,7 +124,7 @@ export class TokenService {
     if (this.#envAdminHash && timingSafeEqual(sha256(presented), this.#envAdminHash)) return envAdmin;
     const [prefix, id, secret, ...rest] = presented.split('.');
     if (prefix !== 'pw' || !id || !secret || rest.length > 0) return undefined;
-    const row = await this.#store.read((tx) => tx.tokens.get(id));
+    const row = await this.#lookups.run(id, () => this.#store.read((tx) => tx.tokens.get(id)));
     if (!row || row.revokedAt !== null || !timingSafeEqual(sha256(secret), row.hash)) return undefined;
     return { id: row.id, name: row.name, role: row.role, service: row.service };
   }
