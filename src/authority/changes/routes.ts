@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { AuthorityContext } from '../context.ts';
 import type { Route } from '../http/router.ts';
 import { durationText, indexText } from '../http/schemas.ts';
-import { maxWaitMs } from '../licenses/routes.ts';
+import { blockingWaitMs, whileHeld } from './blocking-query.ts';
 
 const changesQuery = z.strictObject({ index: indexText.optional(), wait: durationText.optional() });
 
@@ -21,15 +21,8 @@ export function changeRoutes(ctx: AuthorityContext): Route[] {
       access: 'admin',
       async handler(req) {
         const query = req.queryAs(changesQuery);
-        const waitMs = query.index === undefined ? 0 : Math.min(query.wait ?? maxWaitMs, maxWaitMs);
-        // a held query takes a place among the token's and everyone's blocking queries (limits.max_watches*)
-        const slot = waitMs > 0 ? ctx.watchSlots.hold(req.principal?.id ?? '') : undefined;
-        let index: number;
-        try {
-          index = await nextIndex(ctx, query.index ?? 0, waitMs, req.signal);
-        } finally {
-          slot?.release();
-        }
+        const waitMs = blockingWaitMs(query);
+        const index = await whileHeld(ctx.watchSlots, req.principal?.id ?? '', waitMs, () => nextIndex(ctx, query.index ?? 0, waitMs, req.signal));
         return { headers: { 'x-portwarden-index': String(index) }, body: { index } };
       },
     },

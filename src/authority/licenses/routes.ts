@@ -3,14 +3,12 @@ import { name } from '../../shared/config/schema-parts.ts';
 import { PortwardenError } from '../../shared/errors.ts';
 import { SingleFlight } from '../../shared/single-flight.ts';
 import type { AuthorityContext } from '../context.ts';
+import { blockingWaitMs, whileHeld } from '../changes/blocking-query.ts';
 import { refuseDuringOutage } from '../drills/service.ts';
 import { requireAdmin, requireReader, requireService } from '../http/access.ts';
 import type { ApiResponse, Route } from '../http/router.ts';
 import { licenseAccess } from '../access/last-access.ts';
 import { allowEntry, durationText, indexText } from '../http/schemas.ts';
-
-/** A blocking query never holds longer than this, whatever `wait` asks. */
-export const maxWaitMs = 5 * 60_000;
 
 /** `POST /v1/licenses`. */
 export const issueSchema = z.strictObject({
@@ -59,15 +57,8 @@ export function licenseRoutes(ctx: AuthorityContext): Route[] {
           const all = await licenses.all(service);
           return { headers: { 'x-portwarden-index': String(all.index) }, body: all };
         }
-        const waitMs = query.index === undefined ? 0 : Math.min(query.wait ?? maxWaitMs, maxWaitMs);
-        // a query that may be held takes a place first; one that answers at once needs none
-        const slot = waitMs > 0 ? ctx.watchSlots.hold(req.principal?.id ?? '') : undefined;
-        let snapshot: Awaited<ReturnType<typeof licenses.watch>>;
-        try {
-          snapshot = await licenses.watch(service, query.index ?? 0, waitMs, req.signal);
-        } finally {
-          slot?.release();
-        }
+        const waitMs = blockingWaitMs(query);
+        const snapshot = await whileHeld(ctx.watchSlots, req.principal?.id ?? '', waitMs, () => licenses.watch(service, query.index ?? 0, waitMs, req.signal));
         // the waiters a change wakes share one snapshot object: serialize it once for all of them
         let json = serialized.get(snapshot);
         if (json === undefined) serialized.set(snapshot, (json = `${JSON.stringify(snapshot)}\n`));

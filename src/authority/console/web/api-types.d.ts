@@ -1,5 +1,6 @@
 // The shapes of the authority's answers the console reads (see README "Authority API").
-// Only for type checking: the browser never loads this file.
+// Only for type checking: the browser never loads this file. test/architecture/console-api-types.ts
+// holds these to the server's own types, so a field the API renames fails npm run typecheck.
 
 import type { Api } from './api.js';
 
