@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { AuditEntry } from '../store/audit.ts';
 
 /**
  * The audit log's hash chain, as documented in docs/concepts.md (Audit log): each row's `hash`
@@ -15,16 +16,8 @@ import { createHash } from 'node:crypto';
 /** The `prev_hash` of a store's first row. */
 export const genesisHash = '0'.repeat(64);
 
-/** What a row's hash covers. */
-export interface ChainedFields {
-  id: number;
-  at: number;
-  actor: string;
-  action: string;
-  target: string;
-  before: unknown;
-  after: unknown;
-}
+/** What a row's hash covers: every field of the row but the chain's own. */
+export type ChainedFields = Omit<AuditEntry, 'prevHash' | 'hash'>;
 
 /** The row's hash given the previous row's. */
 export function auditHash(row: ChainedFields, prevHash: string): string {
