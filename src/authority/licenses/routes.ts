@@ -39,7 +39,8 @@ const serialized = new WeakMap<object, string>();
 /** Licenses: the blocking list, issue, show, renew, revoke. */
 export function licenseRoutes(ctx: AuthorityContext): Route[] {
   const { licenses } = ctx;
-  // after a change every sidecar of a service asks again at once: one drill check in flight per service
+  // after a change every sidecar of a service asks again at once: one drill check in flight per
+  // service, and none joined across a change (a drill's start announces one, as any change does)
   const outageChecks = new SingleFlight<string, void>();
   return [
     {
@@ -52,7 +53,7 @@ export function licenseRoutes(ctx: AuthorityContext): Route[] {
         const service = query.service ?? (req.principal?.role === 'sidecar' ? (req.principal.service ?? undefined) : undefined);
         requireService(req.principal, service);
         // an outage drill of this service: its sidecars' sync is refused for the window
-        if (service !== undefined) await outageChecks.run(service, () => refuseDuringOutage(ctx.store, ctx.clock, service));
+        if (service !== undefined) await outageChecks.run(`${ctx.hub.generation}\n${service}`, () => refuseDuringOutage(ctx.store, ctx.clock, service));
         if (query.state === 'all') {
           const all = await licenses.all(service);
           return { headers: { 'x-portwarden-index': String(all.index) }, body: all };
