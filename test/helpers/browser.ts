@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { inject, it } from 'vitest';
+import { afterAll, beforeAll, inject, it } from 'vitest';
 
 export const chromiumPath = '/usr/bin/chromium';
 const installed = existsSync(chromiumPath);
@@ -39,6 +39,24 @@ export async function launchBrowser(): Promise<Browser> {
 }
 
 /** A page, and what it did that a person would call a fault. */
+/**
+ * One headless Chromium for the tests of a `describe` (or file): launched before them where
+ * the browser tests run, closed after them. Returns how a test gets it.
+ */
+export function useBrowser(): () => Browser {
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    if (browserTestsRun) browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return () => {
+    if (!browser) throw new Error('no browser: a test that needs one is declared with withBrowser');
+    return browser;
+  };
+}
+
 export interface WatchedPage {
   page: Page;
   /** Console errors, uncaught exceptions (CSP violations are console errors too). */

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect } from 'vitest';
 import { startTestAuthority } from '../helpers/authority.ts';
 import { spawnAuthority } from '../helpers/authority-process.ts';
-import { browserTestsRun, launchBrowser, openPage, screenshot, signInWith, warnIfNoBrowser, withBrowser } from '../helpers/browser.ts';
+import { openPage, screenshot, signInWith, useBrowser, warnIfNoBrowser, withBrowser } from '../helpers/browser.ts';
 import { runPortwarden } from '../helpers/cli.ts';
 import { call, consoleAuthorityConfig, seedRegister } from '../helpers/console-seed.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -25,18 +25,12 @@ async function hoverNumber(page: Page, range: string, number: number): Promise<s
 }
 
 describe('the console, signed in with the admin token', () => {
-  let browser: Browser;
-  beforeAll(async () => {
-    if (browserTestsRun) browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useBrowser();
 
   withBrowser('shows the register on the map, the ports, a port with its callers and dependents, and approves a request from the page', async () => {
     const authority = await spawnAuthority({ config: consoleAuthorityConfig });
     const seeded = await seedRegister(authority.url, authority.adminToken);
-    const { page, errors, foreign, close } = await openPage(browser, authority.url);
+    const { page, errors, foreign, close } = await openPage(browser(), authority.url);
     try {
       await page.goto(`${authority.url}/ui/`);
       await page.waitForSelector('#token');
@@ -126,7 +120,7 @@ describe('the console, signed in with the admin token', () => {
     await before.authority.close();
     // the default range moved; billing/api keeps its number, now outside every range
     const after = await startTestAuthority({ dataDir, adminToken: null, config: { register: { ranges: [{ name: 'default', from: 21000, to: 21999 }] } } });
-    const { page, errors, close } = await openPage(browser, after.url);
+    const { page, errors, close } = await openPage(browser(), after.url);
     try {
       await signInWith(page, after.url, token);
       await page.waitForSelector('[data-test="map"][data-env="prod"] .outside');

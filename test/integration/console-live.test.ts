@@ -1,7 +1,6 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { describe, expect } from 'vitest';
 import { spawnAuthority } from '../helpers/authority-process.ts';
-import { browserTestsRun, launchBrowser, openPage, screenshot, signInWith, warnIfNoBrowser, withBrowser } from '../helpers/browser.ts';
+import { openPage, screenshot, signInWith, useBrowser, warnIfNoBrowser, withBrowser } from '../helpers/browser.ts';
 import { runPortwarden } from '../helpers/cli.ts';
 import { call, consoleAuthorityConfig, issueAtRiskLicense, seedRegister } from '../helpers/console-seed.ts';
 import { freePort } from '../helpers/ports.ts';
@@ -10,18 +9,12 @@ import { waitFor } from '../helpers/wait.ts';
 warnIfNoBrowser();
 
 describe('the console, live', () => {
-  let browser: Browser;
-  beforeAll(async () => {
-    if (browserTestsRun) browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useBrowser();
 
   withBrowser('follows a revocation made with the CLI within a second, highlights a license at risk, and revokes with a reason', async () => {
     const authority = await spawnAuthority({ config: consoleAuthorityConfig });
     const seeded = await seedRegister(authority.url, authority.adminToken);
-    const { page, errors, foreign, close } = await openPage(browser, authority.url);
+    const { page, errors, foreign, close } = await openPage(browser(), authority.url);
     try {
       await signInWith(page, authority.url, authority.adminToken);
       await page.waitForSelector('[data-test="live"]:not(.reconnecting)');
@@ -84,7 +77,7 @@ describe('the console, live', () => {
     const listen = `127.0.0.1:${await freePort()}`;
     const first = await spawnAuthority({ config: consoleAuthorityConfig, listen });
     const seeded = await seedRegister(first.url, first.adminToken);
-    const { page, errors, close } = await openPage(browser, first.url);
+    const { page, errors, close } = await openPage(browser(), first.url);
     try {
       await signInWith(page, first.url, first.adminToken);
       await page.waitForSelector('[data-test="live"]:not(.reconnecting)');

@@ -1,7 +1,6 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { describe, expect } from 'vitest';
 import { spawnAuthority } from '../helpers/authority-process.ts';
-import { browserTestsRun, launchBrowser, openPage, screenshot, signInWith, warnIfNoBrowser, withBrowser } from '../helpers/browser.ts';
+import { openPage, screenshot, signInWith, useBrowser, warnIfNoBrowser, withBrowser } from '../helpers/browser.ts';
 import { runPortwarden } from '../helpers/cli.ts';
 import { call } from '../helpers/console-seed.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -9,17 +8,11 @@ import { waitFor } from '../helpers/wait.ts';
 warnIfNoBrowser();
 
 describe('the console, from an empty register to a reclaim', () => {
-  let browser: Browser;
-  beforeAll(async () => {
-    if (browserTestsRun) browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useBrowser();
 
   withBrowser('shows what to run when there is nothing yet, then lists stale ports and reclaims them after a dry run and a confirmation', async () => {
     const authority = await spawnAuthority({ config: 'register: { stale_after: 30m }\n' });
-    const { page, errors, foreign, close } = await openPage(browser, authority.url);
+    const { page, errors, foreign, close } = await openPage(browser(), authority.url);
     try {
       await signInWith(page, authority.url, authority.adminToken);
       await page.waitForSelector('[data-test="empty"]');

@@ -1,7 +1,6 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { describe, expect } from 'vitest';
 import { spawnAuthority } from '../helpers/authority-process.ts';
-import { browserTestsRun, launchBrowser, openPage, screenshot, signInWith, warnIfNoBrowser, withBrowser } from '../helpers/browser.ts';
+import { openPage, screenshot, signInWith, useBrowser, warnIfNoBrowser, withBrowser } from '../helpers/browser.ts';
 import { runPortwarden } from '../helpers/cli.ts';
 import { call, consoleAuthorityConfig, seedRegister } from '../helpers/console-seed.ts';
 import { createPki } from '../helpers/pki.ts';
@@ -9,13 +8,7 @@ import { createPki } from '../helpers/pki.ts';
 warnIfNoBrowser();
 
 describe('the console, for a viewer and for tokens it refuses', () => {
-  let browser: Browser;
-  beforeAll(async () => {
-    if (browserTestsRun) browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useBrowser();
 
   withBrowser('a viewer sees what an admin sees without a control to change it, and the API refuses its writes', async () => {
     const authority = await spawnAuthority({ config: consoleAuthorityConfig });
@@ -23,7 +16,7 @@ describe('the console, for a viewer and for tokens it refuses', () => {
     const created = await runPortwarden(['tokens', 'create', '--role', 'viewer', '--name', 'dashboard', '--authority', authority.url], { PORTWARDEN_TOKEN: authority.adminToken });
     expect(created.code).toBe(0);
     const viewer = created.stdout.trim();
-    const { page, errors, foreign, close } = await openPage(browser, authority.url);
+    const { page, errors, foreign, close } = await openPage(browser(), authority.url);
     try {
       await signInWith(page, authority.url, viewer);
       await page.waitForSelector('[data-test="map"]');
@@ -69,7 +62,7 @@ describe('the console, for a viewer and for tokens it refuses', () => {
   withBrowser('refuses a sidecar token at sign-in, saying why, and an unknown token too', async () => {
     const authority = await spawnAuthority({ config: consoleAuthorityConfig });
     const sidecar = (await call(authority.url, authority.adminToken, 'POST', '/v1/tokens', { role: 'sidecar', service: 'billing' })).token as string;
-    const { page, errors, close } = await openPage(browser, authority.url);
+    const { page, errors, close } = await openPage(browser(), authority.url);
     try {
       await signInWith(page, authority.url, sidecar);
       const error = page.locator('[data-test="signin-error"]:visible');
@@ -95,7 +88,7 @@ describe('the console, for a viewer and for tokens it refuses', () => {
       const server = await ca.issue('authority', { ips: ['127.0.0.1'] });
       const authority = await spawnAuthority({ config: `tls: { cert: ${server.cert}, key: ${server.key} }\n` });
       expect(authority.url).toMatch(/^https:\/\//);
-      const { page, errors, foreign, close } = await openPage(browser, authority.url, { trustCertificate: true });
+      const { page, errors, foreign, close } = await openPage(browser(), authority.url, { trustCertificate: true });
       try {
         await signInWith(page, authority.url, authority.adminToken);
         await page.waitForSelector('[data-test="live"]:not(.reconnecting)');
